@@ -1,0 +1,1 @@
+"""Static facts about a module, computed from the stdlib `ast` and shared by the rules."""

@@ -1,0 +1,65 @@
+"""A cheap per-module import table: resolve `T.Resize` to `torchvision.transforms.Resize`.
+
+This replaces libcst's QualifiedNameProvider, which made parsing eight times slower.
+"""
+
+from __future__ import annotations
+
+import ast
+
+
+class ImportTable:
+    """Maps each name bound by an import anywhere in the module to its qualified name.
+
+    Relative imports keep their leading dots (`from .stats import MEAN` gives `.stats.MEAN`).
+    """
+
+    def __init__(self, tree: ast.AST) -> None:
+        self.bindings: dict[str, str] = {}
+        self.modules: set[str] = set()
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                for alias in node.names:
+                    self.modules.add(alias.name)
+                    if alias.asname:
+                        self.bindings[alias.asname] = alias.name
+                    else:
+                        top = alias.name.split(".")[0]
+                        self.bindings[top] = top
+            elif isinstance(node, ast.ImportFrom):
+                module = "." * node.level + (node.module or "")
+                self.modules.add(module)
+                for alias in node.names:
+                    if alias.name == "*":
+                        continue
+                    sep = "" if module.endswith(".") else "."
+                    self.bindings[alias.asname or alias.name] = f"{module}{sep}{alias.name}"
+
+    def resolve(self, node: ast.AST) -> str | None:
+        """The qualified name of a `Name` or dotted `Attribute` chain rooted in an import."""
+        parts: list[str] = []
+        while isinstance(node, ast.Attribute):
+            parts.append(node.attr)
+            node = node.value
+        if not isinstance(node, ast.Name):
+            return None
+        root = self.bindings.get(node.id)
+        if root is None:
+            return None
+        return ".".join([root, *reversed(parts)])
+
+    def imports_any(self, *prefixes: str) -> bool:
+        """Whether the module imports a module starting with one of `prefixes`."""
+        return any(m == p or m.startswith(p + ".") for m in self.modules for p in prefixes)
+
+
+def dotted_name(node: ast.AST) -> str | None:
+    """`a.b.c` for a Name/Attribute chain, whatever the names are bound to; else None."""
+    parts: list[str] = []
+    while isinstance(node, ast.Attribute):
+        parts.append(node.attr)
+        node = node.value
+    if not isinstance(node, ast.Name):
+        return None
+    parts.append(node.id)
+    return ".".join(reversed(parts))

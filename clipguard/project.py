@@ -1,0 +1,148 @@
+"""The linted project as a whole: which module is which file, and who imports whom.
+
+The import graph comes from a byte-level scan (no parsing), so it is cheap enough to build for
+every file. Other modules are parsed lazily, only when a rule asks about them, and at most once
+per process.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+from clipguard.source import SourceError, SourceFile, decode, parse
+
+_IMPORT = re.compile(
+    rb"^[ \t]*(?:from[ \t]+(\.*[\w.]*)[ \t]+import[ \t]*(?:\(([^)]*)\)|([\w., \t]*))"
+    rb"|import[ \t]+([\w.]+(?:[ \t]+as[ \t]+\w+)?(?:[ \t]*,[ \t]*[\w.]+(?:[ \t]+as[ \t]+\w+)?)*))",
+    re.MULTILINE,
+)
+
+
+def scan_imports(data: bytes) -> list[str]:
+    """Module names a file imports, read from its bytes: `pkg.mod`, `.stats`, `..a.b`.
+
+    For `from pkg import name` both `pkg` and `pkg.name` are listed, as `name` may be a module.
+    """
+    found: list[str] = []
+    for match in _IMPORT.finditer(data):
+        source, grouped, names, plain = match.groups()
+        names = grouped if grouped is not None else names
+        if plain is not None:
+            for part in plain.split(b","):
+                found.append(part.split()[0].decode("ascii", "replace"))
+        elif source is not None:
+            module = source.decode("ascii", "replace")
+            found.append(module)
+            sep = "" if module.endswith(".") else "."
+            for name in re.split(rb"[\s,()\\]+", names or b""):
+                if name and name != b"as" and re.fullmatch(rb"\w+", name):
+                    found.append(f"{module}{sep}{name.decode('ascii', 'replace')}")
+    return found
+
+
+def module_path_parts(path: Path) -> list[str]:
+    parts = list(path.with_suffix("").parts)
+    if parts and parts[-1] == "__init__":
+        parts.pop()
+    return parts
+
+
+class Project:
+    """The set of linted files, their module names and their import edges."""
+
+    def __init__(self, files: list[Path], imports: dict[Path, list[str]] | None = None) -> None:
+        self.files = [Path(os.path.abspath(f)) for f in files]
+        self._by_suffix: dict[str, list[Path]] = {}
+        for file in self.files:
+            parts = module_path_parts(file)
+            for start in range(max(0, len(parts) - 6), len(parts)):
+                self._by_suffix.setdefault(".".join(parts[start:]), []).append(file)
+        self._imports: dict[Path, list[Path]] = {}
+        self._importers: dict[Path, list[Path]] = {}
+        for importer, modules in (imports or {}).items():
+            importer = Path(os.path.abspath(importer))
+            targets = {t for m in modules if (t := self.resolve_module(importer, m)) and t != importer}
+            self._imports[importer] = sorted(targets)
+            for target in targets:
+                self._importers.setdefault(target, []).append(importer)
+        self._sources: dict[Path, SourceFile | None] = {}
+
+    def resolve_module(self, importer: Path, module: str) -> Path | None:
+        """The linted file a module name refers to from `importer`, if it is one of ours."""
+        level = len(module) - len(module.lstrip("."))
+        name = module[level:]
+        if level:
+            base = Path(os.path.abspath(importer)).parent
+            for _ in range(level - 1):
+                base = base.parent
+            target = base.joinpath(*name.split(".")) if name else base
+            for candidate in (target.with_suffix(".py"), target / "__init__.py"):
+                if candidate in self._by_path:
+                    return candidate
+            return None
+        matches = self._by_suffix.get(name)
+        if not matches:
+            return None
+        if len(matches) == 1:
+            return matches[0]
+        importer_parts = Path(os.path.abspath(importer)).parts
+        return max(matches, key=lambda p: _common_prefix(p.parts, importer_parts))
+
+    @property
+    def _by_path(self) -> set[Path]:
+        if not hasattr(self, "_path_set"):
+            self._path_set = set(self.files)
+        return self._path_set
+
+    def lookup(self, importer: str | Path, qualified: str) -> tuple[Path, str] | None:
+        """Split `pkg.stats.MEAN` into a linted module file and the name inside it."""
+        parts = qualified.split(".")
+        lead = len(qualified) - len(qualified.lstrip("."))
+        dots, parts = qualified[:lead], qualified[lead:].split(".")
+        for cut in range(len(parts) - 1, -1, -1):
+            module = dots + ".".join(parts[:cut])
+            if not module.strip("."):
+                if not dots:
+                    continue
+            target = self.resolve_module(Path(importer), module)
+            if target is not None:
+                return target, ".".join(parts[cut:])
+        return None
+
+    def importers(self, path: str | Path) -> list[Path]:
+        """Linted files that import the module at `path`."""
+        return self._importers.get(Path(os.path.abspath(path)), [])
+
+    def imported(self, path: str | Path) -> list[Path]:
+        """Linted files that the module at `path` imports."""
+        return self._imports.get(Path(os.path.abspath(path)), [])
+
+    def source(self, path: str | Path) -> SourceFile | None:
+        """Another module of the project, parsed once per process; None if it cannot be."""
+        path = Path(os.path.abspath(path))
+        if path not in self._sources:
+            self._sources[path] = None
+            try:
+                decoded = decode(path.read_bytes())
+                tree = parse(decoded.text, str(path))
+            except (OSError, SourceError):
+                return None
+            self._sources[path] = SourceFile(str(path), decoded.text, tree, newline=decoded.newline,
+                                             project=self)
+        return self._sources[path]
+
+    def __getstate__(self) -> dict:
+        state = dict(self.__dict__)
+        state["_sources"] = {}
+        return state
+
+
+def _common_prefix(a: tuple[str, ...], b: tuple[str, ...]) -> int:
+    n = 0
+    for x, y in zip(a, b):
+        if x != y:
+            break
+        n += 1
+    return n

@@ -1,0 +1,70 @@
+"""The rule API: one rule is one small class that carries its own examples.
+
+A rule subclass sets `code`, `name`, `message`, its `valid` and `invalid` examples, and
+implements `visit_<NodeType>(node)` methods (called once per node, in one shared walk of the
+`ast` tree) and/or `finish()` (called after the walk). It reports with `self.report(...)`.
+The engine knows nothing of any rule: adding a module under `clipguard/rules/` adds the rule.
+"""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass, field
+from typing import ClassVar
+
+from clipguard.diagnostics import Applicability, Edit, Finding, Fix
+from clipguard.source import SourceFile
+
+
+@dataclass(frozen=True)
+class Valid:
+    """Source that must produce no finding of this rule."""
+
+    code: str
+    files: dict[str, str] = field(default_factory=dict)  # other modules of the same project
+
+
+@dataclass(frozen=True)
+class Invalid:
+    """Source that must produce findings of this rule: `count` of them, and if given,
+    `fixed` is the source after applying every fix the rule offers (safe and unsafe)."""
+
+    code: str
+    count: int = 1
+    fixed: str | None = None
+    files: dict[str, str] = field(default_factory=dict)
+
+
+class Rule:
+    code: ClassVar[str] = ""
+    name: ClassVar[str] = ""
+    message: ClassVar[str] = ""
+    summary: ClassVar[str] = ""
+    fix_applicability: ClassVar[Applicability | None] = None
+    valid: ClassVar[tuple[Valid | str, ...]] = ()
+    invalid: ClassVar[tuple[Invalid | str, ...]] = ()
+
+    def __init__(self, file: SourceFile) -> None:
+        self.file = file
+        self.findings: list[Finding] = []
+
+    def report(self, node: ast.AST, message: str | None = None, *, edits: list[Edit] | None = None,
+               applicability: Applicability | None = None, fix_title: str = "") -> None:
+        """Report a finding at `node`; `edits` make it fixable (safe or unsafe)."""
+        fix = None
+        if edits:
+            edits = sorted({edit for edit in edits if edit is not None})
+            fix = Fix(applicability or self.fix_applicability or "unsafe", tuple(edits), fix_title)
+        line, col, end_line, end_col = self.file.span(node)
+        self.findings.append(Finding(
+            self.file.path, line, col, end_line, end_col, self.code, self.name,
+            message or self.message, "error", fix,
+        ))
+
+    def finish(self) -> None:
+        """Called after every node was visited."""
+
+    @classmethod
+    def handlers(cls) -> dict[str, str]:
+        """Node class names this rule visits, mapped to the method names."""
+        return {attr[len("visit_"):]: attr for attr in dir(cls) if attr.startswith("visit_")}
