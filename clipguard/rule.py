@@ -43,6 +43,8 @@ class Rule:
     fix_applicability: ClassVar[Applicability | None] = None
     valid: ClassVar[tuple[Valid | str, ...]] = ()
     invalid: ClassVar[tuple[Invalid | str, ...]] = ()
+    # Byte substrings of which one must occur in a file for this rule to fire there; empty = always.
+    triggers: ClassVar[tuple[bytes, ...]] = ()
 
     def __init__(self, file: SourceFile) -> None:
         self.file = file
