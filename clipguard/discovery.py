@@ -1,0 +1,86 @@
+"""Find the Python files to lint under the paths given on the command line."""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+SKIP_DIRS = frozenset({
+    ".git", ".hg", ".svn", ".venv", "venv", ".tox", ".nox", "build", "dist", "node_modules",
+    "__pycache__", ".mypy_cache", ".pytest_cache", ".ruff_cache", ".clipguard_cache", ".eggs",
+    "site-packages",
+})
+
+
+class PathError(Exception):
+    """A path given on the command line does not exist (exit 2)."""
+
+
+@dataclass(frozen=True)
+class Target:
+    display: str  # the path as the user would write it: the argument joined with the relative part
+    path: Path  # absolute
+    explicit: bool  # named on the command line, so always read and parsed
+
+
+def _is_virtualenv(directory: str) -> bool:
+    return os.path.exists(os.path.join(directory, "pyvenv.cfg"))
+
+
+def _excluded(path: str, patterns: tuple[str, ...], root: Path | None) -> bool:
+    if not patterns:
+        return False
+    name = os.path.basename(path)
+    rel = os.path.relpath(path, root) if root else path
+    rel = rel.replace(os.sep, "/")
+    for pattern in patterns:
+        pattern = pattern.rstrip("/")
+        if fnmatch.fnmatch(name, pattern) or fnmatch.fnmatch(rel, pattern) \
+                or fnmatch.fnmatch(rel, pattern + "/*") or rel.startswith(pattern + "/"):
+            return True
+    return False
+
+
+def discover(paths: list[str], exclude: tuple[str, ...] = (), root: Path | None = None) -> list[Target]:
+    """Python files under `paths`, sorted, each once. Explicitly named files are always included."""
+    found: dict[Path, Target] = {}
+    for given in paths:
+        if not os.path.lexists(given):
+            raise PathError(f"{given}: no such file or directory")
+        if os.path.isdir(given):
+            for target in _walk(given, exclude, root):
+                found.setdefault(target.path, target)
+        else:
+            absolute = Path(os.path.abspath(given))
+            found[absolute] = Target(given, absolute, True)
+    return sorted(found.values(), key=lambda t: t.display)
+
+
+def _walk(top: str, exclude: tuple[str, ...], root: Path | None):
+    seen: set[tuple[int, int]] = set()
+    for directory, dirnames, filenames in os.walk(top, followlinks=True):
+        try:
+            stat = os.stat(directory)
+        except OSError:
+            dirnames[:] = []
+            continue
+        if (stat.st_dev, stat.st_ino) in seen:  # a symlink loop
+            dirnames[:] = []
+            continue
+        seen.add((stat.st_dev, stat.st_ino))
+        dirnames[:] = sorted(
+            d for d in dirnames
+            if d not in SKIP_DIRS and not d.endswith(".egg-info")
+            and not _is_virtualenv(os.path.join(directory, d))
+            and not _excluded(os.path.join(directory, d), exclude, root)
+        )
+        for name in sorted(filenames):
+            if not (name.endswith(".py") or name.endswith(".pyi")):
+                continue
+            full = os.path.join(directory, name)
+            if _excluded(full, exclude, root):
+                continue
+            display = os.path.normpath(full) if top not in (".", "./") else os.path.relpath(full)
+            yield Target(display, Path(os.path.abspath(full)), False)

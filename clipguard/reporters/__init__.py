@@ -1,0 +1,22 @@
+"""Output formats for `clipguard lint`: text, json, sarif, github. Each renders a Report."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from clipguard.config import Settings
+from clipguard.engine import Report
+
+
+def renderer(name: str) -> Callable[[Report, Settings], str]:
+    if name == "text":
+        from clipguard.reporters.text import render
+    elif name == "json":
+        from clipguard.reporters.json_format import render
+    elif name == "sarif":
+        from clipguard.reporters.sarif import render
+    elif name == "github":
+        from clipguard.reporters.github import render
+    else:
+        raise ValueError(name)
+    return render

@@ -1,0 +1,12 @@
+"""A JSON list of findings in DESIGN's shape, 1-based positions, paths as given."""
+
+from __future__ import annotations
+
+import json
+
+from clipguard.config import Settings
+from clipguard.engine import Report
+
+
+def render(report: Report, settings: Settings) -> str:
+    return json.dumps([f.to_json() for f in report.findings], indent=2) + "\n"
