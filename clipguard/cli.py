@@ -41,9 +41,10 @@ def main() -> None:
 @click.option("--statistics", is_flag=True, help="Print counts per rule instead of findings.")
 @click.option("--no-cache", is_flag=True, help="Neither read nor write the result cache.")
 @click.option("--config", "config_file", type=click.Path(), help="A pyproject.toml or clipguard.toml to use.")
+@click.option("--force-exclude", is_flag=True, help="Apply `exclude` to files named on the command line too.")
 @click.option("--jobs", type=click.IntRange(min=1), default=None, help="Worker processes (default: CPUs).")
 def lint(paths, select, extend_select, ignore, fix, unsafe_fixes, diff, output_format, exit_zero,
-         statistics, no_cache, config_file, jobs) -> None:
+         statistics, no_cache, config_file, force_exclude, jobs) -> None:
     """Lint PATHS (default: the current directory). Never imports torch."""
     from clipguard.config import ConfigError, build_settings
     from clipguard.discovery import PathError
@@ -55,7 +56,8 @@ def lint(paths, select, extend_select, ignore, fix, unsafe_fixes, diff, output_f
         settings = build_settings(config_file=config_file, select=_codes(select),
                                   extend_select=_codes(extend_select), ignore=_codes(ignore),
                                   fix=fix, unsafe_fixes=unsafe_fixes)
-        report = lint_paths(list(paths) or ["."], settings, use_cache=not no_cache, jobs=jobs, diff=diff)
+        report = lint_paths(list(paths) or ["."], settings, use_cache=not no_cache, jobs=jobs, diff=diff,
+                            force_exclude=force_exclude)
     except (ConfigError, PathError) as exc:
         _fail(str(exc))
     except KeyboardInterrupt:

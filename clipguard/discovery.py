@@ -43,8 +43,10 @@ def _excluded(path: str, patterns: tuple[str, ...], root: Path | None) -> bool:
     return False
 
 
-def discover(paths: list[str], exclude: tuple[str, ...] = (), root: Path | None = None) -> list[Target]:
-    """Python files under `paths`, sorted, each once. Explicitly named files are always included."""
+def discover(paths: list[str], exclude: tuple[str, ...] = (), root: Path | None = None,
+             force_exclude: bool = False) -> list[Target]:
+    """Python files under `paths`, sorted, each once. Explicitly named files are included even
+    when excluded, unless `force_exclude` (as pre-commit, which names every file, wants)."""
     found: dict[Path, Target] = {}
     for given in paths:
         if not os.path.lexists(given):
@@ -52,6 +54,8 @@ def discover(paths: list[str], exclude: tuple[str, ...] = (), root: Path | None 
         if os.path.isdir(given):
             for target in _walk(given, exclude, root):
                 found.setdefault(target.path, target)
+        elif force_exclude and _excluded(os.path.abspath(given), exclude, root):
+            continue
         else:
             absolute = Path(os.path.abspath(given))
             found[absolute] = Target(given, absolute, True)

@@ -56,10 +56,10 @@ class Scan:
 
 
 def lint_paths(paths: list[str], settings: Settings, *, use_cache: bool = True, jobs: int | None = None,
-               diff: bool = False) -> Report:
+               diff: bool = False, force_exclude: bool = False) -> Report:
     """Lint `paths` with `settings`; apply fixes if `settings.fix` (or only show them with `diff`)."""
     root = Path(settings.root or os.getcwd())
-    targets = discover(paths, settings.exclude, root)
+    targets = discover(paths, settings.exclude, root, force_exclude)
     rules = tuple(r for r in settings.enabled_rules() if r.code != UNREADABLE[0])
     report_unreadable = UNREADABLE[0] in settings.enabled_codes()
     trigger = prefilter.trigger_pattern(t for r in rules for t in r.triggers) \
@@ -206,8 +206,9 @@ _WORKER: dict = {}
 
 def _run(work, rules, project, jobs):
     tasks = [(str(scan.target.path), scan.target.display, run_rules) for scan, run_rules, _ in work]
-    jobs = jobs or os.cpu_count() or 1
-    if len(tasks) < PARALLEL_MIN_FILES or jobs < 2:
+    if jobs is None:  # automatic: processes pay off only on many files
+        jobs = (os.cpu_count() or 1) if len(tasks) >= PARALLEL_MIN_FILES else 1
+    if jobs < 2 or len(tasks) < 2:
         _WORKER.update(rules=rules, project=project)
         return [_lint_task(task) for task in tasks]
     method = "fork" if sys.platform.startswith("linux") else "spawn"

@@ -1,0 +1,211 @@
+"""Where a value comes from: reaching assignments and a backward walk over one module's `ast`.
+
+Deliberately cheap and approximate: assignments are matched by name within a scope, a later
+unconditional assignment hides earlier ones, function parameters are followed to the call sites
+of the same module, and `self.x` to every `self.x = ...` of the class.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+SCOPES = (ast.Module, ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)
+FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef)
+BUDGET = 20000  # nodes per backward walk: bounds the cost on huge generated modules
+
+
+@dataclass(frozen=True)
+class Definition:
+    """One binding of a name: `value` is what it holds (None for a parameter)."""
+
+    statement: ast.AST
+    value: ast.AST | None
+    parameter: ast.arg | None = None
+
+
+class Flow:
+    """Scopes, bindings and parents of one module, computed once."""
+
+    def __init__(self, tree: ast.Module) -> None:
+        self.tree = tree
+        self.parent: dict[int, tuple[ast.AST, str]] = {}
+        self.scope: dict[int, ast.AST] = {}
+        self.defs: dict[tuple[int, str], list[Definition]] = {}
+        self.attrs: dict[tuple[int, str], list[ast.AST]] = {}
+        self.calls: dict[str, list[ast.Call]] = {}
+        self._index(tree)
+
+    # -- indexing ---------------------------------------------------------------------------
+    def _index(self, tree: ast.Module) -> None:
+        stack: list[tuple[ast.AST, ast.AST]] = [(tree, tree)]
+        while stack:
+            node, scope = stack.pop()
+            self.scope[id(node)] = scope
+            inner = node if isinstance(node, SCOPES) else scope
+            self._bind(node, scope)
+            for field, value in ast.iter_fields(node):
+                children = value if isinstance(value, list) else [value]
+                for child in children:
+                    if isinstance(child, ast.AST):
+                        self.parent[id(child)] = (node, field)
+                        # decorators, defaults and bases run in the enclosing scope
+                        child_scope = scope if field in ("decorator_list", "bases", "keywords") \
+                            and isinstance(node, SCOPES) else inner
+                        if isinstance(node, ast.arguments):
+                            child_scope = scope
+                        stack.append((child, child_scope))
+
+    def _bind(self, node: ast.AST, scope: ast.AST) -> None:
+        if isinstance(node, ast.Assign):
+            for target in node.targets:
+                self._bind_target(target, node.value, node, scope)
+        elif isinstance(node, (ast.AnnAssign, ast.AugAssign)) and node.value is not None:
+            self._bind_target(node.target, node.value, node, scope)
+        elif isinstance(node, ast.NamedExpr):
+            self._bind_target(node.target, node.value, node, scope)
+        elif isinstance(node, (ast.For, ast.AsyncFor)):
+            self._bind_target(node.target, node.iter, node, scope)
+        elif isinstance(node, (ast.With, ast.AsyncWith)):
+            for item in node.items:
+                if item.optional_vars is not None:
+                    self._bind_target(item.optional_vars, item.context_expr, node, scope)
+        elif isinstance(node, (*FUNCTIONS, ast.ClassDef)):
+            self._add(scope, node.name, Definition(node, node))
+            if isinstance(node, FUNCTIONS):
+                args = node.args
+                for arg in [*args.posonlyargs, *args.args, *args.kwonlyargs]:
+                    self._add(node, arg.arg, Definition(node, None, arg))
+        elif isinstance(node, ast.Lambda):
+            for arg in node.args.args:
+                self._add(node, arg.arg, Definition(node, None, arg))
+        elif isinstance(node, ast.Call):
+            name = node.func.id if isinstance(node.func, ast.Name) else \
+                node.func.attr if isinstance(node.func, ast.Attribute) else None
+            if name:
+                self.calls.setdefault(name, []).append(node)
+
+    def _bind_target(self, target: ast.AST, value: ast.AST, statement: ast.AST, scope: ast.AST) -> None:
+        if isinstance(target, ast.Name):
+            self._add(scope, target.id, Definition(statement, value))
+        elif isinstance(target, (ast.Tuple, ast.List)):
+            values = value.elts if isinstance(value, (ast.Tuple, ast.List)) \
+                and len(value.elts) == len(target.elts) else None
+            for index, element in enumerate(target.elts):
+                if isinstance(element, ast.Starred):
+                    element = element.value
+                self._bind_target(element, values[index] if values else value, statement, scope)
+        elif isinstance(target, ast.Attribute) and isinstance(target.value, ast.Name) \
+                and target.value.id in ("self", "cls"):
+            owner = self.enclosing_class(scope)
+            if owner is not None:
+                self.attrs.setdefault((id(owner), target.attr), []).append(value)
+        if isinstance(target, ast.Name) and isinstance(scope, ast.ClassDef):
+            self.attrs.setdefault((id(scope), target.id), []).append(value)
+
+    def _add(self, scope: ast.AST, name: str, definition: Definition) -> None:
+        self.defs.setdefault((id(scope), name), []).append(definition)
+
+    # -- queries ----------------------------------------------------------------------------
+    def enclosing_class(self, scope: ast.AST) -> ast.ClassDef | None:
+        node: ast.AST | None = scope
+        while node is not None and not isinstance(node, ast.ClassDef):
+            node = self.parent.get(id(node), (None, ""))[0]
+        return node
+
+    def ancestors(self, node: ast.AST) -> Iterable[tuple[ast.AST, str]]:
+        """(parent, field) pairs from the node up to the module."""
+        while id(node) in self.parent:
+            parent, field = self.parent[id(node)]
+            yield parent, field
+            node = parent
+
+    def statement(self, node: ast.AST) -> ast.AST:
+        while not isinstance(node, ast.stmt) and id(node) in self.parent:
+            node = self.parent[id(node)][0]
+        return node
+
+    def scope_chain(self, node: ast.AST) -> list[ast.AST]:
+        scope = self.scope.get(id(node), self.tree)
+        chain = [scope]
+        while scope is not self.tree:
+            scope = self.scope.get(id(scope), self.tree)
+            # a class body is not visible from its methods
+            if not isinstance(scope, ast.ClassDef) or scope is chain[0]:
+                chain.append(scope)
+        return chain
+
+    def definitions(self, name: ast.Name) -> list[Definition]:
+        """The bindings of `name` that may reach it; empty when it is not bound in this module."""
+        for depth, scope in enumerate(self.scope_chain(name)):
+            found = self.defs.get((id(scope), name.id))
+            if found:
+                return self._reaching(found, name) if depth == 0 else found
+        return []
+
+    def _reaching(self, found: list[Definition], use: ast.AST) -> list[Definition]:
+        use_statement = self.statement(use)
+        position = (use_statement.lineno, use_statement.col_offset)
+        before = [d for d in found if d.parameter is not None
+                  or (d.statement.lineno, d.statement.col_offset) < position]
+        if not before:
+            return found
+        blocks = {(id(parent), field) for parent, field in self.ancestors(use)}
+        reaching = []
+        for definition in reversed(before):
+            reaching.append(definition)
+            if definition.parameter is not None:
+                break
+            parent = self.parent.get(id(definition.statement))
+            if parent and (id(parent[0]), parent[1]) in blocks and not isinstance(
+                    definition.statement, (ast.AugAssign, ast.For, ast.AsyncFor)):
+                break
+        return reaching
+
+    def call_arguments(self, function: ast.AST, parameter: ast.arg) -> list[ast.AST]:
+        """Arguments passed for `parameter` at the calls of `function` in this module."""
+        if not isinstance(function, FUNCTIONS):
+            return []
+        positional = [a.arg for a in [*function.args.posonlyargs, *function.args.args]]
+        method = bool(positional) and positional[0] in ("self", "cls")
+        found = []
+        for call in self.calls.get(function.name, []):
+            offset = 1 if method and isinstance(call.func, ast.Attribute) else 0
+            if parameter.arg in positional:
+                index = positional.index(parameter.arg) - offset
+                if 0 <= index < len(call.args) and not isinstance(call.args[index], ast.Starred):
+                    found.append(call.args[index])
+            found.extend(k.value for k in call.keywords if k.arg == parameter.arg)
+        return found
+
+    def reach(self, roots: Iterable[ast.AST], stop: Callable[[ast.AST], bool] | None = None) -> set[int]:
+        """Ids of every node whose value may flow into one of `roots` (roots included)."""
+        seen: set[int] = set()
+        work = list(roots)
+        while work and len(seen) < BUDGET:
+            node = work.pop()
+            if id(node) in seen:
+                continue
+            seen.add(id(node))
+            if stop is not None and stop(node):
+                continue
+            if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
+                for definition in self.definitions(node):
+                    if definition.parameter is not None:
+                        work.extend(self.call_arguments(definition.statement, definition.parameter))
+                    elif definition.value is not None:
+                        work.append(definition.value)
+            elif isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) \
+                    and node.value.id in ("self", "cls"):
+                owner = self.enclosing_class(self.scope.get(id(node), self.tree))
+                if owner is not None:
+                    work.extend(self.attrs.get((id(owner), node.attr), []))
+            if isinstance(node, FUNCTIONS):
+                work.extend(node.body)
+                continue
+            if isinstance(node, ast.ClassDef):
+                work.extend(node.body)
+                continue
+            work.extend(ast.iter_child_nodes(node))
+        return seen

@@ -1,0 +1,165 @@
+"""A parametric family of preprocessing pipelines, rendered from a probe image.
+
+Each hypothesis is a geometry (how the image is resized and cropped), an interpolation (how the
+pixels are resampled) and a colour conversion (when the image becomes RGB). Rendering gives the
+unnormalized float32 CHW tensor in [0, 1] that such a pipeline would produce, so the diagnosis
+can ask which member of the family best explains a user's output. The reference member follows
+openai/CLIP `_transform` (torchvision `Resize` + `CenterCrop` on a PIL image, convert after).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+from PIL import Image
+
+# (left, top, right, bottom) in the resized image; may reach outside it, which pads with zeros.
+Box = tuple[int, int, int, int]
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Resize to `size` (width, height), then take `box` from the result."""
+
+    size: tuple[int, int]
+    box: Box
+
+
+def _shorter_side(w: int, h: int, target: int, round_long: bool = False) -> tuple[int, int]:
+    # torchvision `_compute_resized_output_size` truncates the long side with int(); open_clip's
+    # ResizeKeepRatio rounds it.
+    short, long = (w, h) if w <= h else (h, w)
+    exact = target * long / short
+    new_long = round(exact) if round_long else int(exact)
+    return (target, new_long) if w <= h else (new_long, target)
+
+
+def _crop_offset(dim: int, crop: int, floor: bool = False) -> int:
+    if crop > dim:  # torchvision's CenterCrop pads first, with the extra pixel on the far side
+        return -((crop - dim) // 2)
+    # torchvision: int(round(...)) rounds half to even; transformers and onnx-clip use // 2.
+    return (dim - crop) // 2 if floor else int(round((dim - crop) / 2.0))
+
+
+def _center_box(size: tuple[int, int], n: int, floor: bool = False) -> Box:
+    left, top = _crop_offset(size[0], n, floor), _crop_offset(size[1], n, floor)
+    return (left, top, left + n, top + n)
+
+
+def shortest(w: int, h: int, n: int, round_long: bool = False, crop_floor: bool = False) -> Plan:
+    """Shorter side to n, then an n x n center crop (CLIP's recipe by default)."""
+    size = _shorter_side(w, h, n, round_long)
+    return Plan(size, _center_box(size, n, crop_floor))
+
+
+def scale_then_crop(w: int, h: int, n: int, resize_to: int) -> Plan:
+    """Shorter side to `resize_to`, then an n x n center crop (e.g. 256 then 224)."""
+    size = _shorter_side(w, h, resize_to)
+    return Plan(size, _center_box(size, n))
+
+
+def squash(w: int, h: int, n: int) -> Plan:
+    """Resize to n x n, ignoring the aspect ratio."""
+    return Plan((n, n), (0, 0, n, n))
+
+
+def no_crop(w: int, h: int, n: int) -> Plan:
+    """Shorter side to n and no crop: the output keeps the aspect ratio."""
+    size = _shorter_side(w, h, n)
+    return Plan(size, (0, 0, *size))
+
+
+def longest_pad(w: int, h: int, n: int) -> Plan:
+    """Longer side to n, then zero padding to n x n (open_clip resize_mode='longest')."""
+    short, long = (w, h) if w <= h else (h, w)
+    new_short = int(n * short / long)
+    size = (new_short, n) if w <= h else (n, new_short)
+    return Plan(size, _center_box(size, n))
+
+
+def scale_targets(n: int) -> list[int]:
+    """Shorter-side sizes that ImageNet-style recipes resize to before cropping n."""
+    # 256/224 is torchvision's ImageNet eval recipe; 0.875, 0.9 and 0.95 are timm crop_pct values.
+    return sorted({round(n * 256 / 224), int(n / 0.875), int(n / 0.9), int(n / 0.95)} - {n})
+
+
+def geometries(n: int, reference: str) -> dict[str, Callable[[int, int], Plan]]:
+    """Named geometry hypotheses for output size n, the reference's own first."""
+    family: dict[str, Callable[[int, int], Plan]] = {
+        "shortest": lambda w, h: shortest(w, h, n),
+        "squash": lambda w, h: squash(w, h, n),
+        "longest+pad": lambda w, h: longest_pad(w, h, n),
+        "shortest+round-long-side": lambda w, h: shortest(w, h, n, round_long=True),
+        "shortest+floor-crop-offset": lambda w, h: shortest(w, h, n, crop_floor=True),
+        "shortest+round-long-side+floor-crop-offset":
+            lambda w, h: shortest(w, h, n, round_long=True, crop_floor=True),
+        "no-crop": lambda w, h: no_crop(w, h, n),
+    }
+    for target in scale_targets(n):
+        family[f"resize-{target}+crop"] = lambda w, h, t=target: scale_then_crop(w, h, n, t)
+    return {reference: family[reference], **{k: v for k, v in family.items() if k != reference}}
+
+
+REFERENCE_GEOMETRY = {"shortest": "shortest", "squash": "squash", "longest": "longest+pad"}
+
+# name -> (backend, filter). "pil" resamples the PIL image (always antialiased); "tensor" resizes
+# a float tensor with torch's interpolate and antialias=False, as F.interpolate does by default.
+INTERPOLATIONS: dict[str, tuple[str, int | str]] = {
+    "bicubic": ("pil", Image.Resampling.BICUBIC),
+    "bilinear": ("pil", Image.Resampling.BILINEAR),
+    "nearest": ("pil", Image.Resampling.NEAREST),
+    "lanczos": ("pil", Image.Resampling.LANCZOS),
+    "box": ("pil", Image.Resampling.BOX),
+    "hamming": ("pil", Image.Resampling.HAMMING),
+    "bicubic-no-antialias": ("tensor", "bicubic"),
+    "bilinear-no-antialias": ("tensor", "bilinear"),
+}
+
+# When the image becomes RGB: "after" the crop (CLIP), "before" resizing, or "white": alpha
+# composited onto white before resizing (transformers 5 `convert_to_rgb`).
+CONVERSIONS = ("after", "before", "white")
+
+
+def _to_rgb(image: Image.Image, conversion: str) -> Image.Image:
+    if conversion == "white" and ("A" in image.getbands() or "transparency" in image.info):
+        rgba = image.convert("RGBA")
+        background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        return Image.alpha_composite(background, rgba).convert("RGB")
+    return image.convert("RGB")
+
+
+def _crop_array(array: np.ndarray, box: Box) -> np.ndarray:
+    """Crop a (C, H, W) array; parts of the box outside the array are zeros."""
+    left, top, right, bottom = box
+    channels, height, width = array.shape
+    out = np.zeros((channels, bottom - top, right - left), dtype=array.dtype)
+    src_top, src_left = max(top, 0), max(left, 0)
+    src_bottom, src_right = min(bottom, height), min(right, width)
+    if src_bottom > src_top and src_right > src_left:
+        out[:, src_top - top:src_bottom - top, src_left - left:src_right - left] = \
+            array[:, src_top:src_bottom, src_left:src_right]
+    return out
+
+
+def render(image: Image.Image, plan: Plan, interpolation: str = "bicubic",
+           conversion: str = "after") -> np.ndarray:
+    """The unnormalized float32 (3, H, W) tensor in [0, 1] that one hypothesis produces."""
+    backend, method = INTERPOLATIONS[interpolation]
+    if conversion != "after" or backend == "tensor":
+        image = _to_rgb(image, conversion if conversion != "after" else "before")
+    if backend == "pil":
+        resized = image if image.size == plan.size else image.resize(plan.size, method)
+        cropped = resized.crop(plan.box)  # PIL pads out-of-bounds areas with zeros
+        return np.asarray(_to_rgb(cropped, "before"), dtype=np.float32).transpose(2, 0, 1) / 255
+    import torch
+
+    array = np.asarray(image, dtype=np.float32).transpose(2, 0, 1) / 255
+    if image.size != plan.size:
+        tensor = torch.from_numpy(np.ascontiguousarray(array))[None]
+        tensor = torch.nn.functional.interpolate(
+            tensor, size=(plan.size[1], plan.size[0]), mode=str(method), align_corners=False,
+            antialias=False)
+        array = tensor[0].numpy()
+    return _crop_array(array, plan.box)

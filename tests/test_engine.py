@@ -1,0 +1,106 @@
+"""The engine: discovery, the byte gate, cache and process-pool paths give identical findings."""
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from clipguard.config import Settings
+from clipguard.discovery import PathError, discover
+from clipguard.engine import lint_paths
+from clipguard.fixer import FileChanged, write_atomic
+
+from conftest import BUGGY
+
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "lint"
+
+
+def _keys(report):
+    return [(f.path, f.line, f.column, f.rule, f.message, f.fix) for f in report.findings]
+
+
+@pytest.fixture
+def fixture_tree(tmp_path):
+    tree = tmp_path / "tree"
+    shutil.copytree(FIXTURES, tree)
+    return tree
+
+
+def test_cache_and_processes_do_not_change_findings(fixture_tree, monkeypatch):
+    monkeypatch.chdir(fixture_tree)
+    settings = Settings(select=("ALL",), root=str(fixture_tree))
+    baseline = lint_paths(["."], settings, use_cache=False, jobs=1)
+    assert baseline.findings, "the fixtures should produce findings"
+    parallel = lint_paths(["."], settings, use_cache=False, jobs=2)
+    cold = lint_paths(["."], settings, use_cache=True, jobs=2)
+    warm = lint_paths(["."], settings, use_cache=True, jobs=1)
+    assert _keys(parallel) == _keys(baseline)
+    assert _keys(cold) == _keys(baseline)
+    assert _keys(warm) == _keys(baseline)
+    assert (fixture_tree / ".clipguard_cache").is_dir()
+
+
+def test_cache_notices_a_changed_file_and_a_changed_import(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "stats.py").write_text("MEAN = (0.48145466, 0.4578275, 0.40821073)\n"
+                                       "STD = (0.26862954, 0.26130258, 0.27577711)\n")
+    (tmp_path / "app.py").write_text(BUGGY.replace(
+        "T.Normalize((0.485, 0.456, 0.406), (0.229, 0.224, 0.225))", "T.Normalize(MEAN, STD)").replace(
+        "import clip\n", "import clip\nfrom stats import MEAN, STD\n"))
+    settings = Settings(root=str(tmp_path))
+    assert lint_paths(["."], settings).findings == []
+    (tmp_path / "stats.py").write_text("MEAN = (0.485, 0.456, 0.406)\nSTD = (0.229, 0.224, 0.225)\n")
+    first = lint_paths(["."], settings)
+    uncached = lint_paths(["."], settings, use_cache=False)
+    assert _keys(first) == _keys(uncached)
+    (tmp_path / "app.py").write_text(BUGGY)
+    assert _keys(lint_paths(["."], settings)) == _keys(lint_paths(["."], settings, use_cache=False))
+
+
+def test_discovery_skips_tool_directories_and_virtualenvs(tmp_path):
+    for name in [".git/x.py", "node_modules/x.py", "build/x.py", "__pycache__/x.py", "env/lib/x.py",
+                 "pkg/a.py", "pkg/sub/b.py", "pkg/notes.txt"]:
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text("x = 1\n")
+    (tmp_path / "env" / "pyvenv.cfg").write_text("home = /usr\n")
+    (tmp_path / "dir.py").mkdir()
+    (tmp_path / "pkg" / "loop").symlink_to(tmp_path / "pkg")
+    found = [t.display for t in discover([str(tmp_path)])]
+    rel = sorted(os.path.relpath(p, tmp_path) for p in found)
+    assert rel[:2] == ["pkg/a.py", "pkg/loop/a.py"] or "pkg/a.py" in rel
+    assert not any(part in r for r in rel for part in (".git", "node_modules", "build", "__pycache__", "env/"))
+    assert "pkg/sub/b.py" in rel and "pkg/notes.txt" not in rel
+
+
+def test_exclude_patterns(tmp_path):
+    for name in ["src/a.py", "legacy/b.py", "src/gen_c.py"]:
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text("x = 1\n")
+    found = discover([str(tmp_path)], ("legacy", "gen_*.py"), tmp_path)
+    assert [os.path.relpath(t.display, tmp_path) for t in found] == ["src/a.py"]
+
+
+def test_missing_path_raises(tmp_path):
+    with pytest.raises(PathError):
+        discover([str(tmp_path / "nope")])
+
+
+def test_file_changed_on_disk_is_not_overwritten(tmp_path):
+    path = tmp_path / "a.py"
+    path.write_bytes(b"x = 1\n")
+    with pytest.raises(FileChanged):
+        write_atomic(path, b"x = 0\n", b"x = 2\n")
+    assert path.read_bytes() == b"x = 1\n"
+    write_atomic(path, b"x = 1\n", b"x = 2\n")
+    assert path.read_bytes() == b"x = 2\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.py"]
+
+
+def test_byte_gate_skips_files_without_clip(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "resnet.py").write_text(BUGGY.replace("clip", "resnet").replace("encode_image", "forward"))
+    (tmp_path / "app.py").write_text(BUGGY)
+    report = lint_paths(["."], Settings(root=str(tmp_path)), use_cache=False)
+    assert {f.path for f in report.findings} == {"app.py"}
+    assert report.files == 2 and report.parsed == 1

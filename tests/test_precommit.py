@@ -1,0 +1,47 @@
+"""The real `pre-commit try-repo` against this repository: the hook fails a file with a finding,
+passes a clean one, and installs no torch."""
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import BUGGY, CLEAN, REPO
+
+PRE_COMMIT = shutil.which("pre-commit", path=os.path.dirname(sys.executable)) or shutil.which("pre-commit")
+pytestmark = pytest.mark.skipif(PRE_COMMIT is None or not (REPO / ".git").exists(),
+                                reason="needs pre-commit and a git checkout")
+
+
+def _git(*args, cwd):
+    subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True)
+
+
+def test_pre_commit_hook(tmp_path):
+    user = tmp_path / "user"
+    user.mkdir()
+    _git("init", "-q", cwd=user)
+    (user / "bad.py").write_text(BUGGY)
+    (user / "good.py").write_text(CLEAN)
+    _git("add", ".", cwd=user)
+    env = {**os.environ, "PRE_COMMIT_HOME": str(tmp_path / "pre-commit-home"),
+           "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t", "GIT_COMMITTER_NAME": "t",
+           "GIT_COMMITTER_EMAIL": "t@t"}
+
+    def hook(*files):
+        return subprocess.run([PRE_COMMIT, "try-repo", str(REPO), "clipguard", "--files", *files],
+                              cwd=user, env=env, capture_output=True, text=True, timeout=900)
+
+    failing = hook("bad.py")
+    assert failing.returncode == 1, failing.stdout + failing.stderr
+    assert "bad.py:9:" in failing.stdout and "CG101" in failing.stdout
+    passing = hook("good.py")
+    assert passing.returncode == 0, passing.stdout + passing.stderr
+    site_packages = list(Path(env["PRE_COMMIT_HOME"]).rglob("site-packages"))
+    assert site_packages
+    installed = {p.name.lower() for sp in site_packages for p in sp.iterdir()}
+    assert "clipguard" in installed and "libcst" in installed
+    assert not {"torch", "torchvision", "numpy", "pil"} & installed
