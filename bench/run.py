@@ -1,0 +1,128 @@
+"""Benchmark clipguard against its peers, in one run, alternating, on this machine.
+
+    python bench/run.py [--repeat 5] [--skip-torchfix] [--skip-check]
+
+Copies the installed transformers source to a temporary directory, then times:
+- `clipguard lint --no-cache` vs `ruff check --no-cache` on the whole tree (cold);
+- clipguard vs TorchFix (and Fixit, if installed) on 59 files of CLIP-family models;
+- the cached re-run of clipguard on the whole tree;
+- `clipguard lint one_file.py` vs `python -c "import libcst, click"`;
+- `clipguard check` (full probes) vs `python -c "import torch, torchvision"`.
+Prints medians and ratios against the targets. Nothing here is a test: CI times nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
+BIN = Path(sys.executable).parent
+SUBSET = ["clip", "clipseg", "x_clip", "altclip", "chinese_clip", "owlvit", "siglip", "blip", "vit", "convnext"]
+
+
+def tool(name: str) -> str:
+    found = shutil.which(name, path=str(BIN)) or shutil.which(name)
+    if not found:
+        sys.exit(f"bench: {name} not found; install the test extra and ruff/torchfix")
+    return found
+
+
+def wall(command: list[str], cwd: Path, timeout: float = 900) -> float:
+    start = time.perf_counter()
+    subprocess.run(command, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=timeout)
+    return time.perf_counter() - start
+
+
+def alternate(commands: dict[str, list[str]], cwd: Path, repeat: int, before=None) -> dict[str, float]:
+    """Median wall time of each command, running them in turn `repeat` times."""
+    times: dict[str, list[float]] = {name: [] for name in commands}
+    for _ in range(repeat):
+        for name, command in commands.items():
+            if before:
+                before(name)
+            times[name].append(wall(command, cwd))
+    return {name: statistics.median(values) for name, values in times.items()}
+
+
+def report(title: str, medians: dict[str, float], ours: str, peer: str, target: str,
+           ok) -> None:
+    ratio = medians[ours] / medians[peer]
+    print(f"\n{title}")
+    for name, value in medians.items():
+        print(f"  {name:<28} {value:8.3f} s")
+    print(f"  ratio {ours}/{peer} = {ratio:.3f}   target {target}   {'OK' if ok(ratio) else 'MISSED'}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--skip-torchfix", action="store_true")
+    parser.add_argument("--skip-check", action="store_true")
+    args = parser.parse_args()
+
+    import transformers
+
+    source = Path(transformers.__file__).parent
+    clipguard = tool("clipguard")
+    with tempfile.TemporaryDirectory() as tmp:
+        tree = Path(tmp) / "transformers"
+        shutil.copytree(source, tree, ignore=shutil.ignore_patterns("__pycache__", "*.so"))
+        files = list(tree.rglob("*.py"))
+        print(f"transformers {transformers.__version__}: {len(files)} files, "
+              f"{sum(len(f.read_bytes().splitlines()) for f in files):,} lines; {os.cpu_count()} cores")
+
+        cold = alternate({
+            "clipguard lint --no-cache": [clipguard, "lint", "--no-cache", "--exit-zero", "."],
+            "ruff check --no-cache": [tool("ruff"), "check", "--no-cache", "--exit-zero", "--quiet", "."],
+        }, tree, args.repeat)
+        report("Whole tree, cold", cold, "clipguard lint --no-cache", "ruff check --no-cache", "<= 1.0",
+               lambda r: r <= 1.0)
+
+        subset = Path(tmp) / "subset"
+        for name in SUBSET:
+            shutil.copytree(tree / "models" / name, subset / name)
+        n = len(list(subset.rglob("*.py")))
+        if not args.skip_torchfix:
+            peers = {"clipguard lint --no-cache": [clipguard, "lint", "--no-cache", "--exit-zero", "."],
+                     "torchfix": [tool("torchfix"), "."]}
+            if shutil.which("fixit", path=str(BIN)):
+                peers["fixit lint"] = [tool("fixit"), "lint", "."]
+            sub = alternate(peers, subset, max(1, args.repeat // 2))
+            report(f"CLIP-family subset ({n} files)", sub, "clipguard lint --no-cache", "torchfix",
+                   "<= 0.05 (20x faster)", lambda r: r <= 0.05)
+
+        subprocess.run([clipguard, "lint", "--exit-zero", "."], cwd=tree, stdout=subprocess.DEVNULL)
+        cached = alternate({"clipguard lint (cached)": [clipguard, "lint", "--exit-zero", "."]}, tree, args.repeat)
+        value = cached["clipguard lint (cached)"]
+        print(f"\nCached re-run of the unchanged tree: {value:.3f} s   target <= 0.3 s   "
+              f"{'OK' if value <= 0.3 else 'MISSED'}")
+
+        one = tree / "models" / "clip" / "modeling_clip.py"
+        single = alternate({
+            "clipguard lint one file": [clipguard, "lint", "--no-cache", "--exit-zero", str(one)],
+            "python -c 'import libcst, click'": [sys.executable, "-c", "import libcst, click"],
+        }, tree, args.repeat * 2)
+        report("Single-file start-up", single, "clipguard lint one file",
+               "python -c 'import libcst, click'", "<= 1.6", lambda r: r <= 1.6)
+
+    if not args.skip_check:
+        pipeline = REPO / "fixtures" / "pipelines" / "reference_openai.py"
+        check = alternate({
+            "clipguard check --probes full": [clipguard, "check", "--probes", "full", str(pipeline)],
+            "python -c 'import torch, torchvision'": [sys.executable, "-c", "import torch, torchvision"],
+        }, REPO, args.repeat)
+        report("Runtime check", check, "clipguard check --probes full",
+               "python -c 'import torch, torchvision'", "<= 1.5", lambda r: r <= 1.5)
+
+
+if __name__ == "__main__":
+    main()
