@@ -122,7 +122,7 @@ def lookup(name: str | None, pretrained: str | None = None) -> Profile | None:
     return None
 
 
-_HF_OPENAI = re.compile(r"(?:^|/)clip-(vit|rn)[-_]?(base|large|b|l)?[-_]?(patch)?(\d+)(?:[-_](\d+))?", re.I)
+_HF_OPENAI = re.compile(r"(?:^|/)clip-(vit|rn)[-_]?(base|large|b|l)?[-_]?(patch)?(\d+)(?:[-_](\d+))?", re.IGNORECASE)
 
 
 def _hugging_face(name: str) -> Profile | None:
@@ -149,3 +149,22 @@ def model_family_profile(name: str) -> Profile | None:
     if "mobileclip" in lowered:
         return Profile(name, 224, ZERO, ONE, "bilinear", "shortest")
     return None
+
+
+# Hugging Face checkpoints that open_clip's table does not name. SigLIP / SigLIP 2 processors
+# (transformers `SiglipImageProcessor`): squash to size x size, bicubic, mean/std 0.5; the size is
+# the checkpoint name's last number (google/siglip-so400m-patch14-384 -> 384).
+_HF_SIGLIP = re.compile(r"^google/siglip2?-[\w.-]+?-(\d{3})$", re.IGNORECASE)
+
+
+def checkpoint_profile(name: str) -> Profile | None:
+    """A profile for a Hugging Face checkpoint id that `lookup` does not know (SigLIP sizes)."""
+    match = _HF_SIGLIP.match(name.strip().rstrip("/"))
+    if match:
+        return Profile(name, int(match.group(1)), HALF, HALF, "bicubic", "squash")
+    return None
+
+
+def resolve(name: str) -> Profile | None:
+    """The profile for a user-given model name: `lookup`, then checkpoints, then the family."""
+    return lookup(name) or checkpoint_profile(name) or model_family_profile(name)

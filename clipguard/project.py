@@ -20,6 +20,28 @@ _IMPORT = re.compile(
 )
 
 
+# mmcv/mmengine config inheritance: `_base_ = ['../_base_/datasets/voc.py', ...]` pulls those
+# files' names into this config, exactly like an import.
+_BASE = re.compile(rb"^_base_[ \t]*=[ \t]*(\[[^\]]*\]|\([^)]*\)|'[^'\n]*'|\"[^\"\n]*\")", re.MULTILINE)
+_QUOTED = re.compile(rb"'([^'\n]+\.py)'|\"([^\"\n]+\.py)\"")
+
+
+def config_bases(data: bytes) -> list[str]:
+    """Relative module names of mmcv-style `_base_` config files: `../a/b.py` gives `..a.b`."""
+    found = []
+    for match in _BASE.finditer(data):
+        for quoted in _QUOTED.finditer(match.group(1)):
+            path = (quoted.group(1) or quoted.group(2)).decode("utf-8", "replace").replace("\\", "/")
+            parts = [p for p in path[:-3].split("/") if p not in ("", ".")]
+            level = 1
+            while parts and parts[0] == "..":
+                parts.pop(0)
+                level += 1
+            if parts and all(p.isidentifier() or p.replace("-", "_").isidentifier() for p in parts):
+                found.append("." * level + ".".join(parts))
+    return found
+
+
 def scan_imports(data: bytes) -> list[str]:
     """Module names a file imports, read from its bytes: `pkg.mod`, `.stats`, `..a.b`.
 
@@ -39,6 +61,8 @@ def scan_imports(data: bytes) -> list[str]:
             for name in re.split(rb"[\s,()\\]+", names or b""):
                 if name and name != b"as" and re.fullmatch(rb"\w+", name):
                     found.append(f"{module}{sep}{name.decode('ascii', 'replace')}")
+    if b"_base_" in data:
+        found.extend(config_bases(data))
     return found
 
 

@@ -161,5 +161,5 @@ def test_unsafe_fix_needs_the_flag_and_diff_writes_nothing(run, project):
     assert "--unsafe-fixes" in result.stdout
     diff = run("lint", "--no-cache", "--diff", "--unsafe-fixes", "app.py")
     assert diff.returncode == 1
-    assert "-        T.Normalize((0.485" in diff.stdout and "+        T.Normalize((0.48145466" in diff.stdout
+    assert "-    T.Normalize((0.485" in diff.stdout and "+    T.Normalize((0.48145466" in diff.stdout
     assert (root / "app.py").read_text() == before

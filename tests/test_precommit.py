@@ -40,6 +40,14 @@ def test_pre_commit_hook(tmp_path):
     assert "bad.py:9:" in failing.stdout and "CG101" in failing.stdout
     passing = hook("good.py")
     assert passing.returncode == 0, passing.stdout + passing.stderr
+
+    # try-repo builds its environment in a throw-away store; an installed hook keeps it to inspect.
+    head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=REPO, capture_output=True, text=True).stdout.strip()
+    (user / ".pre-commit-config.yaml").write_text(
+        f"repos:\n  - repo: {REPO}\n    rev: {head}\n    hooks:\n      - id: clipguard\n")
+    installed_run = subprocess.run([PRE_COMMIT, "run", "--files", "good.py"], cwd=user, env=env,
+                                   capture_output=True, text=True, timeout=900)
+    assert installed_run.returncode == 0, installed_run.stdout + installed_run.stderr
     site_packages = list(Path(env["PRE_COMMIT_HOME"]).rglob("site-packages"))
     assert site_packages
     installed = {p.name.lower() for sp in site_packages for p in sp.iterdir()}

@@ -14,61 +14,132 @@ reports when every operand is known to be a feature.
 from __future__ import annotations
 
 import ast
+import re
 from dataclasses import dataclass, field, replace
 
 from clipguard.source import SourceFile
 
 # Kinds of abstract values.
-RAW = "raw"          # CLIP features as the encoder returns them: not unit length
-NORM = "norm"        # L2-normalized features
-MEAN = "mean"        # mean of normalized features: shorter than unit length
-PARAM = "param"      # a parameter of the function being summarised, unchanged
-COS = "cos"          # cosine similarities (dot products of unit vectors), not scaled
-NORMOF = "normof"    # a vector norm: dividing by it normalizes
-SQ = "sq"            # elementwise square of features (on the way to a norm)
-SUMSQ = "sumsq"      # sum of squares (the square of a norm)
-PROD = "prod"        # elementwise product of two features (a dot product once summed)
-LIST = "list"        # a Python list of values of one kind; items=(element,) or () when empty
-TUPLE = "tuple"      # a tuple of values; items in order
-MODEL_PROJ = "model_proj"    # a transformers *WithProjection model
+RAW = "raw"  # CLIP features as the encoder returns them: not unit length
+NORM = "norm"  # L2-normalized features
+MEAN = "mean"  # mean of normalized features: shorter than unit length
+PARAM = "param"  # a parameter of the function being summarised, unchanged
+COS = "cos"  # cosine similarities (dot products of unit vectors), not scaled
+NORMOF = "normof"  # a vector norm: dividing by it normalizes
+SQ = "sq"  # elementwise square of features (on the way to a norm)
+SUMSQ = "sumsq"  # sum of squares (the square of a norm)
+PROD = "prod"  # elementwise product of two features (a dot product once summed)
+LIST = "list"  # a Python list of values of one kind; items=(element,) or () when empty
+TUPLE = "tuple"  # a tuple of values; items in order
+MODEL_PROJ = "model_proj"  # a transformers *WithProjection model
 MODEL_JOINT = "model_joint"  # a transformers dual-encoder model whose forward normalizes
+MODEL_OTHER = "model_other"  # any other transformers model, e.g. remote code (jina-clip's
+# `encode_image` normalizes by default)
 OUT_PROJ = "out_proj"
 OUT_JOINT = "out_joint"
-INDEX = "index"      # a faiss flat index (inner product or L2)
-COSMOD = "cosmod"    # an nn.CosineSimilarity module
+INDEX = "index"  # a faiss flat index (inner product or L2)
+COSMOD = "cosmod"  # an nn.CosineSimilarity module
 SOFTMOD = "softmod"  # an nn.Softmax module
+INSTANCE = "instance"  # an object of a class defined in the project; pairs=(ModuleModel, ClassDef)
+
+# Values that stay what they are once built, so a module global or a `self.` attribute set in
+# `__init__` can be trusted inside other functions.
+OBJECTS = (MODEL_PROJ, MODEL_JOINT, MODEL_OTHER, INDEX, COSMOD, SOFTMOD, INSTANCE)
 
 FEATURES = (RAW, NORM, MEAN, PARAM)
 
 SOURCE_METHODS = ("encode_image", "encode_text", "get_image_features", "get_text_features")
 EMBED_ATTRS = ("image_embeds", "text_embeds")
 # Methods that return the same vectors (other device, dtype, layout or container).
-PASSTHROUGH = frozenset({
-    "cpu", "cuda", "numpy", "float", "double", "half", "bfloat16", "detach", "to", "clone",
-    "contiguous", "squeeze", "unsqueeze", "t", "transpose", "permute", "reshape", "view",
-    "type", "astype", "copy", "tolist", "requires_grad_", "eval", "train", "expand_as",
-    "expand", "clamp", "clamp_min", "clip", "squeeze_", "unsqueeze_", "detach_", "flatten",
-})
+PASSTHROUGH = frozenset(
+    {
+        "cpu",
+        "cuda",
+        "numpy",
+        "float",
+        "double",
+        "half",
+        "bfloat16",
+        "detach",
+        "to",
+        "clone",
+        "contiguous",
+        "squeeze",
+        "unsqueeze",
+        "t",
+        "transpose",
+        "permute",
+        "reshape",
+        "view",
+        "type",
+        "astype",
+        "copy",
+        "tolist",
+        "requires_grad_",
+        "eval",
+        "train",
+        "expand_as",
+        "expand",
+        "clamp",
+        "clamp_min",
+        "clip",
+        "squeeze_",
+        "unsqueeze_",
+        "detach_",
+        "flatten",
+    }
+)
 TRANSPOSES = frozenset({"t", "transpose", "permute"})
 TO_NUMPY = frozenset({"numpy", "astype"})
 DOT_FUNCTIONS = {
-    "torch.matmul", "torch.mm", "torch.bmm", "torch.dot", "torch.inner", "torch.tensordot",
-    "torch.einsum", "numpy.dot", "numpy.matmul", "numpy.inner", "numpy.tensordot",
-    "numpy.einsum", "numpy.vdot",
+    "torch.matmul",
+    "torch.mm",
+    "torch.bmm",
+    "torch.dot",
+    "torch.inner",
+    "torch.tensordot",
+    "torch.einsum",
+    "numpy.dot",
+    "numpy.matmul",
+    "numpy.inner",
+    "numpy.tensordot",
+    "numpy.einsum",
+    "numpy.vdot",
 }
 DOT_METHODS = frozenset({"matmul", "mm", "bmm", "dot", "inner", "__matmul__"})
 JOIN_FUNCTIONS = {
-    "torch.cat", "torch.concat", "torch.concatenate", "torch.stack", "torch.vstack",
-    "numpy.concatenate", "numpy.stack", "numpy.vstack", "numpy.array", "numpy.asarray",
-    "torch.tensor", "torch.as_tensor", "torch.from_numpy",
+    "torch.cat",
+    "torch.concat",
+    "torch.concatenate",
+    "torch.stack",
+    "torch.vstack",
+    "numpy.concatenate",
+    "numpy.stack",
+    "numpy.vstack",
+    "numpy.array",
+    "numpy.asarray",
+    "torch.tensor",
+    "torch.as_tensor",
+    "torch.from_numpy",
 }
-NORM_FUNCTIONS = {"torch.norm", "torch.linalg.norm", "torch.linalg.vector_norm", "numpy.linalg.norm"}
+NORM_FUNCTIONS = {
+    "torch.norm",
+    "torch.linalg.norm",
+    "torch.linalg.vector_norm",
+    "numpy.linalg.norm",
+}
 SOFTMAX_FUNCTIONS = {
-    "torch.softmax", "torch.nn.functional.softmax", "torch.special.softmax", "scipy.special.softmax",
-    "torch.log_softmax", "torch.nn.functional.log_softmax", "scipy.special.log_softmax",
+    "torch.softmax",
+    "torch.nn.functional.softmax",
+    "torch.special.softmax",
+    "scipy.special.softmax",
+    "torch.log_softmax",
+    "torch.nn.functional.log_softmax",
+    "scipy.special.log_softmax",
 }
 COSINE_FUNCTIONS = {
-    "torch.nn.functional.cosine_similarity", "torch.cosine_similarity",
+    "torch.nn.functional.cosine_similarity",
+    "torch.cosine_similarity",
     "sklearn.metrics.pairwise.cosine_similarity",
 }
 FAISS_INDEXES = {"faiss.IndexFlatIP", "faiss.IndexFlatL2"}
@@ -82,17 +153,23 @@ class Value:
 
     kind: str
     backend: str | None = None  # "torch" or "numpy" when known: decides how a fix normalizes
-    source: str = ""            # the producing API, for messages (`encode_image`)
+    source: str = ""  # the producing API, for messages (`encode_image`)
     param: int = -1
-    scaled: bool = False        # multiplied or divided by a scale or temperature
+    scaled: bool = False  # multiplied or divided by a scale or temperature
     items: tuple = ()
     origin: ast.AST | None = None
     path: str = ""
-    detail: str = ""            # index type, model class, ...
+    detail: str = ""  # index type, model class, ...
+    pairs: tuple = ()  # PROD: its (node, value) factors
 
     def key(self) -> tuple:
-        return (self.kind, self.param, self.scaled, self.detail,
-                tuple(i.key() if i is not None else None for i in self.items))
+        return (
+            self.kind,
+            self.param,
+            self.scaled,
+            self.detail,
+            tuple(i.key() if i is not None else None for i in self.items),
+        )
 
 
 def join(a: Value | None, b: Value | None) -> Value | None:
@@ -114,6 +191,7 @@ class Operand:
     value: Value
     target: ast.AST | None = None
     backend: str | None = None
+    bare: bool = False  # the target stands alone (a call argument): no parentheses needed
 
 
 @dataclass
@@ -145,6 +223,7 @@ class Summary:
 class FunctionResult:
     summary: Summary
     events: list[Event]
+    env: dict[str, Value | None]
 
 
 def _const(node: ast.AST) -> object:
@@ -158,8 +237,11 @@ def _keyword(call: ast.Call, name: str) -> ast.AST | None:
 def _is_number(node: ast.AST) -> bool:
     if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
         node = node.operand
-    return isinstance(node, ast.Constant) and isinstance(node.value, (int, float)) \
+    return (
+        isinstance(node, ast.Constant)
+        and isinstance(node.value, (int, float))
         and not isinstance(node.value, bool)
+    )
 
 
 class ModuleModel:
@@ -174,15 +256,96 @@ class ModuleModel:
             if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)):
                 # a name defined twice is ambiguous: no summary
                 self.functions[stmt.name] = None if stmt.name in self.functions else stmt
-        for node in ast.walk(file.tree):
-            if isinstance(node, ast.ClassDef):
+        # one walk of the tree collects everything later questions need
+        self.all_functions: list[ast.AST] = []
+        self.by_name: dict[str, list[ast.AST]] = {}
+        self.global_names: set[str] = set()
+        for node in _statements(file.tree):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                self.all_functions.append(node)
+                self.by_name.setdefault(node.name, []).append(node)
+            elif isinstance(node, ast.ClassDef):
                 for item in node.body:
                     if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef)):
                         self.classes[item] = node
                         self.methods[(node, item.name)] = item
+            elif isinstance(node, ast.Global):
+                self.global_names.update(node.names)
+        self.class_defs: dict[str, ast.ClassDef | None] = {}
+        for stmt in file.tree.body:
+            if isinstance(stmt, ast.ClassDef):
+                self.class_defs[stmt.name] = None if stmt.name in self.class_defs else stmt
         self._results: dict[ast.AST, FunctionResult | None] = {}
         self._in_progress: set[ast.AST] = set()
         self._module_events: list[Event] | None = None
+        self._globals: dict[str, Value] | None = None
+        self._attributes: dict[ast.ClassDef, dict[str, Value]] = {}
+        self._wraps_raw: dict[str, bool] = {}
+
+    def definitions(self, name: str) -> list[ast.AST]:
+        return self.by_name.get(name, [])
+
+    def wraps_raw(self, method: str) -> bool:
+        """Whether `x.<method>(...)` can be taken for the library's raw encoder: true unless this
+        module, or a project module it imports, defines its own `<method>` that returns anything
+        but raw features (a wrapper that normalizes, or another model's encoder)."""
+        if method not in self._wraps_raw:
+            self._wraps_raw[method] = True
+            models = [self]
+            project = self.file.project
+            if project is not None:
+                pattern = re.compile(rb"def\s+" + method.encode() + rb"\b")
+                for path in project.imported(self.file.path):
+                    if not _mentions(path, pattern):
+                        continue  # skip parsing modules that cannot define it
+                    other = project.source(path)
+                    if other is not None:
+                        models.append(module_model(other))
+            for model in models:
+                for func in model.definitions(method):
+                    result = model.result(func)
+                    returns = result.summary.returns if result is not None else None
+                    if returns is None or returns.kind != RAW:
+                        self._wraps_raw[method] = False
+        return self._wraps_raw[method]
+
+    def globals(self) -> dict[str, Value]:
+        """Module names bound once at top level to an object (a model, an index) or features."""
+        if self._globals is None:
+            self._globals = {}
+            analysis = FunctionAnalysis(self, self.file.tree, collecting=True)
+            analysis.run()
+            once = _assigned_once(self.file.tree) - self.global_names
+            self._globals = {
+                name: value
+                for name, value in analysis.env.items()
+                if name in once and value is not None and value.kind in (*OBJECTS, RAW, NORM, MEAN)
+            }
+        return self._globals
+
+    def attributes(self, cls: ast.ClassDef) -> dict[str, Value]:
+        """`self.x` objects assigned in `__init__` and nowhere else in the class."""
+        if cls not in self._attributes:
+            self._attributes[cls] = {}
+            init = self.methods.get((cls, "__init__"))
+            result = self.result(init) if init is not None else None
+            objects = {
+                name: value
+                for name, value in (result.env if result else {}).items()
+                if name.startswith("self.") and value is not None and value.kind in OBJECTS
+            }
+            if objects:
+                elsewhere = {
+                    _dotted(node)
+                    for method in cls.body
+                    if method is not init
+                    for node in ast.walk(method)
+                    if isinstance(node, ast.Attribute) and isinstance(node.ctx, ast.Store)
+                }
+                self._attributes[cls] = {
+                    name: value for name, value in objects.items() if name not in elsewhere
+                }
+        return self._attributes[cls]
 
     def result(self, func: ast.AST) -> FunctionResult | None:
         """The analysis of one function; None while it is being computed (recursion)."""
@@ -194,7 +357,7 @@ class ModuleModel:
         try:
             analysis = FunctionAnalysis(self, func)
             analysis.run()
-            self._results[func] = FunctionResult(analysis.summary(), analysis.events)
+            self._results[func] = FunctionResult(analysis.summary(), analysis.events, analysis.env)
         finally:
             self._in_progress.discard(func)
         return self._results[func]
@@ -205,11 +368,10 @@ class ModuleModel:
             analysis = FunctionAnalysis(self, self.file.tree)
             analysis.run()
             events = list(analysis.events)
-            for node in ast.walk(self.file.tree):
-                if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
-                    result = self.result(node)
-                    if result is not None:
-                        events.extend(result.events)
+            for node in self.all_functions:
+                result = self.result(node)
+                if result is not None:
+                    events.extend(result.events)
             seen, unique = set(), []
             for event in events:
                 key = (event.rule, id(event.node))
@@ -239,8 +401,9 @@ def _is_method(model: ModuleModel, func: ast.AST) -> bool:
 class FunctionAnalysis:
     """One pass over a function body (or the module body) in statement order."""
 
-    def __init__(self, model: ModuleModel, scope: ast.AST) -> None:
+    def __init__(self, model: ModuleModel, scope: ast.AST, collecting: bool = False) -> None:
         self.model = model
+        self.collecting = collecting  # the globals pre-pass: no calls into other functions
         self.file = model.file
         self.scope = scope
         self.env: dict[str, Value | None] = {}
@@ -251,6 +414,10 @@ class FunctionAnalysis:
         self._parents: dict[ast.AST, ast.AST] | None = None
         self.names: list[str] = []
         if not isinstance(scope, ast.Module):
+            self.env.update(model.globals())
+            owner = model.classes.get(scope)
+            if owner is not None and scope.name != "__init__":
+                self.env.update(model.attributes(owner))
             self.names = _params(scope)
             for index, name in enumerate(self.names):
                 self.env[name] = Value(PARAM, param=index)
@@ -296,7 +463,9 @@ class FunctionAnalysis:
             self.branches([stmt.body, stmt.orelse])
         elif isinstance(stmt, (ast.For, ast.AsyncFor)):
             iterated = self.ev(stmt.iter)
-            element = iterated.items[0] if iterated and iterated.kind == LIST and iterated.items else None
+            element = (
+                iterated.items[0] if iterated and iterated.kind == LIST and iterated.items else None
+            )
             before = dict(self.env)
             self.bind(stmt.target, element)
             self.block(stmt.body)
@@ -330,7 +499,7 @@ class FunctionAnalysis:
                 self.merge(self.env, other)
             self.block(stmt.finalbody)
         elif isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-            self.env[stmt.name] = None
+            self.env.pop(stmt.name, None)  # calls resolve through the module's definitions
         elif isinstance(stmt, ast.Delete):
             for target in stmt.targets:
                 self.bind(target, None)
@@ -352,8 +521,11 @@ class FunctionAnalysis:
         """Make `self.env` the join of two environments."""
         merged = {}
         for name in first.keys() | second.keys():
-            merged[name] = join(first.get(name), second.get(name)) \
-                if name in first and name in second else _join_missing(first.get(name, second.get(name)))
+            merged[name] = (
+                join(first.get(name), second.get(name))
+                if name in first and name in second
+                else _join_missing(first.get(name, second.get(name)))
+            )
         self.env = merged
 
     def merge_into(self, other: dict) -> None:
@@ -373,7 +545,9 @@ class FunctionAnalysis:
                 self.env[key] = value
         elif isinstance(target, (ast.Tuple, ast.List)):
             items = value.items if value is not None and value.kind == TUPLE else ()
-            if len(items) != len(target.elts) or any(isinstance(e, ast.Starred) for e in target.elts):
+            if len(items) != len(target.elts) or any(
+                isinstance(e, ast.Starred) for e in target.elts
+            ):
                 items = (None,) * len(target.elts)
             for element, item in zip(target.elts, items):
                 self.bind(element.value if isinstance(element, ast.Starred) else element, item)
@@ -402,7 +576,7 @@ class FunctionAnalysis:
             self.env[key] = value
 
     def expression_statement(self, node: ast.expr) -> None:
-        """Calls that change a name in place: `faiss.normalize_L2(x)`, `x.div_(n)`, `l.append(v)`."""
+        """Calls that change a name in place: `faiss.normalize_L2(x)`, `x.div_(n)`, `.append`."""
         self.ev(node)
         if not isinstance(node, ast.Call):
             return
@@ -421,7 +595,11 @@ class FunctionAnalysis:
             return
         receiver = self.env.get(key)
         args = [self.values.get(a) for a in node.args]
-        if func.attr in ("append", "extend", "insert") and receiver is not None and receiver.kind == LIST:
+        if (
+            func.attr in ("append", "extend", "insert")
+            and receiver is not None
+            and receiver.kind == LIST
+        ):
             if func.attr == "append" and len(args) == 1:
                 self.env[key] = join(receiver, Value(LIST, items=(args[0],)))
             elif func.attr == "extend" and len(args) == 1:
@@ -430,8 +608,11 @@ class FunctionAnalysis:
                 self.env[key] = None
         elif func.attr == "div_" and len(args) == 1 and receiver is not None:
             self.env[key] = self.divide(receiver, args[0], node.args[0])
-        elif func.attr.endswith("_") and not func.attr.endswith("__") \
-                and func.attr not in ("squeeze_", "unsqueeze_", "detach_", "requires_grad_"):
+        elif (
+            func.attr.endswith("_")
+            and not func.attr.endswith("__")
+            and func.attr not in ("squeeze_", "unsqueeze_", "detach_", "requires_grad_")
+        ):
             self.env[key] = None
 
     def extend(self, current: Value, added: Value | None) -> Value | None:
@@ -492,7 +673,9 @@ class FunctionAnalysis:
         saved = dict(self.env)
         for generator in node.generators:
             iterated = self.ev(generator.iter)
-            element = iterated.items[0] if iterated and iterated.kind == LIST and iterated.items else None
+            element = (
+                iterated.items[0] if iterated and iterated.kind == LIST and iterated.items else None
+            )
             self.bind(generator.target, element)
             for condition in generator.ifs:
                 self.ev(condition)
@@ -511,8 +694,13 @@ class FunctionAnalysis:
             return base if base.kind in (*FEATURES, COS, NORMOF) else None
         if node.attr in EMBED_ATTRS:
             if base.kind == OUT_PROJ:
-                return Value(RAW, backend="torch", source=f"{base.detail}.{node.attr}", origin=node,
-                             path=self.file.path)
+                return Value(
+                    RAW,
+                    backend="torch",
+                    source=f"{base.detail}.{node.attr}",
+                    origin=node,
+                    path=self.file.path,
+                )
             if base.kind == OUT_JOINT:
                 return Value(NORM, backend="torch")
         if node.attr == "pooler_output" and base.kind == RAW:
@@ -534,17 +722,32 @@ class FunctionAnalysis:
                 return base
             return base.items[0] if base.items else None
         if base.kind in (OUT_PROJ, OUT_JOINT) and _const(node.slice) in EMBED_ATTRS:
-            return Value(RAW, backend="torch", source=f"{base.detail}[{_const(node.slice)!r}]",
-                         origin=node, path=self.file.path) if base.kind == OUT_PROJ \
+            return (
+                Value(
+                    RAW,
+                    backend="torch",
+                    source=f"{base.detail}[{_const(node.slice)!r}]",
+                    origin=node,
+                    path=self.file.path,
+                )
+                if base.kind == OUT_PROJ
                 else Value(NORM, backend="torch")
+            )
         if base.kind in (*FEATURES, COS, NORMOF):
             return base
         return None
 
     # ---- arithmetic ---------------------------------------------------------------------------
 
-    def binop(self, node: ast.AST, op: ast.operator, left: Value | None, right: Value | None,
-              left_node: ast.AST, right_node: ast.AST) -> Value | None:
+    def binop(
+        self,
+        node: ast.AST,
+        op: ast.operator,
+        left: Value | None,
+        right: Value | None,
+        left_node: ast.AST,
+        right_node: ast.AST,
+    ) -> Value | None:
         if isinstance(op, ast.MatMult):
             return self.sink(node, "@", [(left_node, left), (right_node, right)])
         if isinstance(op, ast.Div):
@@ -566,29 +769,32 @@ class FunctionAnalysis:
         return None
 
     def divide(self, left: Value | None, right: Value | None, right_node: ast.AST) -> Value | None:
+        if right is not None and right.kind == NORMOF and (left is None or left.kind in FEATURES):
+            return Value(NORM, backend=left.backend if left else None)
         if left is None:
             return None
-        if right is not None and right.kind == NORMOF and left.kind in (*FEATURES, LIST):
-            return Value(NORM, backend=left.backend)
         if left.kind in (COS, NORM):
             return replace(left, scaled=True)
-        if left.kind == RAW and _is_number(right_node):
+        if left.kind in (RAW, PARAM) and _is_number(right_node):
             return left
         return None
 
-    def multiply(self, left: Value | None, right: Value | None, left_node: ast.AST,
-                 right_node: ast.AST) -> Value | None:
-        for this, other, other_node, this_node in ((left, right, right_node, left_node),
-                                                   (right, left, left_node, right_node)):
+    def multiply(
+        self, left: Value | None, right: Value | None, left_node: ast.AST, right_node: ast.AST
+    ) -> Value | None:
+        for this, other, other_node, this_node in (
+            (left, right, right_node, left_node),
+            (right, left, left_node, right_node),
+        ):
             if this is None:
                 continue
             if this.kind in FEATURES and other is not None and other.kind in FEATURES:
                 if ast.dump(this_node) == ast.dump(other_node):
                     return Value(SQ)
-                return Value(PROD, items=((left_node, left), (right_node, right)))
+                return Value(PROD, pairs=((left_node, left), (right_node, right)))
             if this.kind in (COS, NORM) and (other is None or other.kind not in FEATURES):
                 return replace(this, scaled=True)
-            if this.kind == RAW and _is_number(other_node):
+            if this.kind in (RAW, PARAM) and _is_number(other_node):
                 return this
         return None
 
@@ -611,12 +817,8 @@ class FunctionAnalysis:
             result = self.method_call(node, func.attr, receiver, args)
             if result is not _UNHANDLED:
                 return result
-        callee = self.values.get(func) if isinstance(func, ast.Name) else receiver
         if isinstance(func, ast.Name) and func.id in self.env:
-            callee = self.env[func.id]
-            return self.call_value(node, callee, args)
-        if callee is not None and isinstance(func, ast.Name):
-            return self.call_value(node, callee, args)
+            return self.call_value(node, self.env[func.id], args)
         return self.project_call(node, args)
 
     def call_value(self, node: ast.Call, callee: Value | None, args: list) -> Value | None:
@@ -643,7 +845,9 @@ class FunctionAnalysis:
         if name == "sklearn.preprocessing.normalize":
             norm = _keyword(node, "norm") or (node.args[1] if len(node.args) > 1 else None)
             axis = _keyword(node, "axis")
-            if (norm is not None and _const(norm) != "l2") or (axis is not None and _const(axis) != 1):
+            if (norm is not None and _const(norm) != "l2") or (
+                axis is not None and _const(axis) != 1
+            ):
                 return None
             return Value(NORM, backend="numpy")
         if name in NORM_FUNCTIONS:
@@ -657,7 +861,9 @@ class FunctionAnalysis:
         if name in ("torch.sum", "numpy.sum"):
             return self.summed(node, first)
         if name in ("torch.mean", "numpy.mean", "numpy.average"):
-            return self.mean(node, first, node.args[1:], axis_name="dim" if name == "torch.mean" else "axis")
+            return self.mean(
+                node, first, node.args[1:], axis_name="dim" if name == "torch.mean" else "axis"
+            )
         if name in DOT_FUNCTIONS:
             operands = list(zip(node.args, args))
             if name.endswith("einsum"):
@@ -684,13 +890,31 @@ class FunctionAnalysis:
             return _pretrained_model(self.file.qualname(node.func.value))
         return _UNHANDLED
 
-    def method_call(self, node: ast.Call, method: str, receiver: Value | None, args: list) -> object:
+    def method_call(
+        self, node: ast.Call, method: str, receiver: Value | None, args: list
+    ) -> object:
+        if receiver is not None and receiver.kind == INSTANCE:
+            return self.instance_call(node, method, receiver)
         if method in SOURCE_METHODS:
+            if (
+                receiver is not None
+                and receiver.kind == MODEL_OTHER
+                and method.startswith("encode_")
+            ):
+                return None
             return self.source_call(node, method)
         if receiver is None:
             return _UNHANDLED
         kind = receiver.kind
-        if method in PASSTHROUGH and kind in (*FEATURES, COS, NORMOF, MODEL_PROJ, MODEL_JOINT, LIST):
+        if method in PASSTHROUGH and kind in (
+            *FEATURES,
+            COS,
+            NORMOF,
+            LIST,
+            MODEL_PROJ,
+            MODEL_JOINT,
+            MODEL_OTHER,
+        ):
             if method in TO_NUMPY:
                 return replace(receiver, backend="numpy")
             if method == "tolist":
@@ -713,7 +937,9 @@ class FunctionAnalysis:
         if method == "mean":
             return self.mean(node, receiver, node.args, axis_name="dim")
         if method in DOT_METHODS and len(args) == 1:
-            return self.sink(node, f".{method}", [(node.func.value, receiver), (node.args[0], args[0])])
+            return self.sink(
+                node, f".{method}", [(node.func.value, receiver), (node.args[0], args[0])]
+            )
         if method in ("softmax", "log_softmax"):
             self.softmax(node, receiver)
             return None
@@ -727,15 +953,20 @@ class FunctionAnalysis:
         normalize = _keyword(node, "normalize")
         if normalize is not None:
             return Value(NORM, backend="torch") if _const(normalize) is True else None
-        if len(node.args) > 1 and method.startswith("encode_"):
+        if method.startswith("encode_") and (len(node.args) > 1 or node.keywords):
             return None  # open_clip's positional `normalize`, or another library's signature
         func = node.func
         if isinstance(func.value, ast.Name) and func.value.id == "self":
             own = self.own_method(method)
             if own is not None:
                 result = self.model.result(own)
-                return None if result is None else self.apply_summary(node, result.summary, own,
-                                                                      method)
+                return (
+                    None
+                    if result is None
+                    else self.apply_summary(node, result.summary, own, method, self.model)
+                )
+        if not self.collecting and not self.model.wraps_raw(method):
+            return None
         return Value(RAW, backend="torch", source=method, origin=node, path=self.file.path)
 
     def norm_of(self, node: ast.Call) -> Value | None:
@@ -750,15 +981,21 @@ class FunctionAnalysis:
         if value.kind == SQ:
             return Value(SUMSQ)
         if value.kind == PROD:
-            return self.sink(node, "(a * b).sum()", list(value.items))
+            return self.sink(node, "(a * b).sum()", list(value.pairs))
         return None
 
-    def mean(self, node: ast.Call, value: Value | None, positional: list, axis_name: str) -> Value | None:
+    def mean(
+        self, node: ast.Call, value: Value | None, positional: list, axis_name: str
+    ) -> Value | None:
         if value is not None and value.kind == LIST:
             value = value.items[0] if value.items else None
         if value is None:
             return None
-        axis = _keyword(node, axis_name) or _keyword(node, "axis") or (positional[0] if positional else None)
+        axis = (
+            _keyword(node, axis_name)
+            or _keyword(node, "axis")
+            or (positional[0] if positional else None)
+        )
         if axis is None or not isinstance(_const(axis), int) or _const(axis) in (-1,):
             return None  # a mean over the feature axis or over everything is not a prototype
         if value.kind in (NORM, MEAN):
@@ -788,6 +1025,11 @@ class FunctionAnalysis:
         return self.model.methods.get((owner, name)) if owner is not None else None
 
     def project_call(self, node: ast.Call, args: list) -> Value | None:
+        if self.collecting:
+            return None
+        cls = self.resolve_class(node.func)
+        if cls is not None:
+            return Value(INSTANCE, detail=cls[1].name, pairs=cls)
         target = self.resolve_function(node.func)
         if target is None:
             return None
@@ -795,16 +1037,39 @@ class FunctionAnalysis:
         result = model.result(func)
         if result is None:
             return None
-        return self.apply_summary(node, result.summary, func, _dotted(node.func) or "")
+        return self.apply_summary(node, result.summary, func, _dotted(node.func) or "", model)
 
     def resolve_function(self, func: ast.AST) -> tuple[ModuleModel, ast.AST] | None:
-        if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) \
-                and func.value.id == "self":
+        if (
+            isinstance(func, ast.Attribute)
+            and isinstance(func.value, ast.Name)
+            and func.value.id == "self"
+        ):
             own = self.own_method(func.attr)
             return (self.model, own) if own is not None else None
         if isinstance(func, ast.Name) and func.id in self.model.functions:
             local = self.model.functions[func.id]
             return (self.model, local) if local is not None else None
+        found = self.foreign(func)
+        if found is None:
+            return None
+        other_model, inner = found
+        function = other_model.functions.get(inner)
+        return (other_model, function) if function is not None else None
+
+    def resolve_class(self, func: ast.AST) -> tuple[ModuleModel, ast.ClassDef] | None:
+        if isinstance(func, ast.Name) and func.id in self.model.class_defs:
+            local = self.model.class_defs[func.id]
+            return (self.model, local) if local is not None else None
+        found = self.foreign(func)
+        if found is None:
+            return None
+        other_model, inner = found
+        cls = other_model.class_defs.get(inner)
+        return (other_model, cls) if cls is not None else None
+
+    def foreign(self, func: ast.AST) -> tuple[ModuleModel, str] | None:
+        """The model of the project module an imported name comes from, and the name in it."""
         qualified = self.file.qualname(func)
         project = self.file.project
         if qualified is None or project is None:
@@ -816,13 +1081,25 @@ class FunctionAnalysis:
         other = project.source(path)
         if other is None or "." in inner:
             return None
-        other_model = module_model(other)
-        function = other_model.functions.get(inner)
-        return (other_model, function) if function is not None else None
+        return module_model(other), inner
 
-    def arguments(self, node: ast.Call, func: ast.AST) -> dict[int, tuple[ast.AST, Value | None]]:
+    def instance_call(self, node: ast.Call, method: str, receiver: Value) -> Value | None:
+        if self.collecting:
+            return None
+        owner, cls = receiver.pairs
+        func = owner.methods.get((cls, method))
+        if func is None:
+            return None
+        result = owner.result(func)
+        if result is None:
+            return None
+        return self.apply_summary(node, result.summary, func, f"{cls.name}.{method}", owner)
+
+    def arguments(
+        self, node: ast.Call, func: ast.AST, owner: ModuleModel
+    ) -> dict[int, tuple[ast.AST, Value | None]]:
         names = _params(func)
-        offset = 1 if _is_method(self.model_of(func), func) else 0
+        offset = 1 if _is_method(owner, func) else 0
         bound: dict[int, tuple[ast.AST, Value | None]] = {}
         for position, arg in enumerate(node.args):
             if isinstance(arg, ast.Starred):
@@ -833,13 +1110,11 @@ class FunctionAnalysis:
                 bound[names.index(keyword.arg)] = (keyword.value, self.values.get(keyword.value))
         return bound
 
-    def model_of(self, func: ast.AST) -> ModuleModel:
-        if func in self.model.classes or self.model.functions.get(getattr(func, "name", "")) is func:
-            return self.model
-        return _ForeignModel(func)
-
-    def apply_summary(self, node: ast.Call, summary: Summary, func: ast.AST, callee: str) -> Value | None:
-        bound = self.arguments(node, func)
+    def apply_summary(
+        self, node: ast.Call, summary: Summary, func: ast.AST, callee: str, owner: ModuleModel
+    ) -> Value | None:
+        """Substitute the arguments of a call into a callee's summary."""
+        bound = self.arguments(node, func, owner)
 
         def substitute(value: Value | None) -> tuple[ast.AST | None, Value | None]:
             if value is None:
@@ -880,9 +1155,16 @@ class FunctionAnalysis:
             for operand_node, value in means:
                 here = value.origin is not None and value.path == self.file.path
                 where = value.origin if here else node
-                self.events.append(Event("CG303", where, sink,
-                                         [Operand(where, value, where if here else None,
-                                                  value.backend)], callee))
+                target = where if here else None
+                self.events.append(
+                    Event(
+                        "CG303",
+                        where,
+                        sink,
+                        [Operand(where, value, target, value.backend, self.stands_alone(target))],
+                        callee,
+                    )
+                )
             return None
         if len(values) == 2 and not sink.startswith("faiss"):
             return Value(COS, scaled=any(v.scaled for v in values))
@@ -890,7 +1172,13 @@ class FunctionAnalysis:
 
     def operand(self, node: ast.AST | None, value: Value) -> Operand:
         target, backend = self.wrap_target(node)
-        return Operand(node, value, target, backend)
+        return Operand(node, value, target, backend, self.stands_alone(target))
+
+    def stands_alone(self, node: ast.AST | None) -> bool:
+        parent = self.parents().get(node) if node is not None else None
+        return isinstance(parent, (ast.keyword, ast.Assign, ast.Return)) or (
+            isinstance(parent, ast.Call) and node in parent.args
+        )
 
     def wrap_target(self, node: ast.AST | None) -> tuple[ast.AST | None, str | None]:
         """The sub-expression a fix can wrap in a normalization, and in which library."""
@@ -901,8 +1189,11 @@ class FunctionAnalysis:
             if isinstance(node, ast.Attribute) and node.attr in ("T", "mT"):
                 node = node.value
                 continue
-            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) \
-                    and node.func.attr in TRANSPOSES:
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and node.func.attr in TRANSPOSES
+            ):
                 node = node.func.value
                 continue
             if isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Mult, ast.Div)):
@@ -911,8 +1202,11 @@ class FunctionAnalysis:
                 continue
             if value.backend == "torch":
                 return node, "torch"
-            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) \
-                    and node.func.attr in PASSTHROUGH:
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and node.func.attr in PASSTHROUGH
+            ):
                 inner = self.values.get(node.func.value)
                 if inner is not None and inner.backend == "torch":
                     node = node.func.value
@@ -933,8 +1227,10 @@ class FunctionAnalysis:
         """A softmax whose result only feeds `argmax`/`argsort`: its scale cannot matter."""
         parents = self.parents()
         use = node
-        while isinstance(parents.get(use), ast.Attribute) \
-                and parents[use].attr in PASSTHROUGH | {"T"} | RANKING_ONLY:
+        while (
+            isinstance(parents.get(use), ast.Attribute)
+            and parents[use].attr in PASSTHROUGH | {"T"} | RANKING_ONLY
+        ):
             attribute = parents[use]
             if attribute.attr in RANKING_ONLY:
                 return True
@@ -944,39 +1240,47 @@ class FunctionAnalysis:
         if isinstance(parent, ast.Call) and use in parent.args:
             name = self.file.name(parent.func) or ""
             return name.split(".")[-1] in RANKING_ONLY
-        if isinstance(parent, ast.Assign) and len(parent.targets) == 1 \
-                and isinstance(parent.targets[0], ast.Name):
+        if (
+            isinstance(parent, ast.Assign)
+            and len(parent.targets) == 1
+            and isinstance(parent.targets[0], ast.Name)
+        ):
             return self.name_ranking_only(parent.targets[0].id, parent)
         return False
 
     def name_ranking_only(self, name: str, assignment: ast.AST) -> bool:
         parents = self.parents()
-        uses = [n for n in ast.walk(self.scope) if isinstance(n, ast.Name) and n.id == name
-                and isinstance(n.ctx, ast.Load) and n.lineno >= assignment.lineno]
+        uses = [
+            n
+            for n in ast.walk(self.scope)
+            if isinstance(n, ast.Name)
+            and n.id == name
+            and isinstance(n.ctx, ast.Load)
+            and n.lineno >= assignment.lineno
+        ]
         if not uses:
             return False
         for use in uses:
             parent = parents.get(use)
             if isinstance(parent, ast.Attribute) and parent.attr in RANKING_ONLY:
                 continue
-            if isinstance(parent, ast.Call) and use in parent.args \
-                    and (self.file.name(parent.func) or "").split(".")[-1] in RANKING_ONLY:
+            if (
+                isinstance(parent, ast.Call)
+                and use in parent.args
+                and (self.file.name(parent.func) or "").split(".")[-1] in RANKING_ONLY
+            ):
                 continue
             return False
         return True
 
     def parents(self) -> dict[ast.AST, ast.AST]:
         if self._parents is None:
-            self._parents = {child: parent for parent in ast.walk(self.scope)
-                             for child in ast.iter_child_nodes(parent)}
+            self._parents = {
+                child: parent
+                for parent in ast.walk(self.scope)
+                for child in ast.iter_child_nodes(parent)
+            }
         return self._parents
-
-
-class _ForeignModel:
-    """Stand-in used to ask whether a function of another module is a method."""
-
-    def __init__(self, func: ast.AST) -> None:
-        self.classes: dict = {}
 
 
 _UNHANDLED = object()
@@ -985,6 +1289,50 @@ _UNHANDLED = object()
 def _join_missing(value: Value | None) -> Value | None:
     """A name bound on only one path: a list that may still be empty keeps its element kind."""
     return value if value is not None and value.kind == LIST else None
+
+
+def _assigned_once(tree: ast.Module) -> set[str]:
+    """Module-level names bound exactly once (function bodies are not visited)."""
+    counts: dict[str, int] = {}
+    stack: list[ast.AST] = list(tree.body)
+    while stack:
+        node = stack.pop()
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            counts[node.name] = counts.get(node.name, 0) + 2
+            continue
+        if isinstance(node, ast.Lambda):
+            continue
+        if isinstance(node, ast.Name) and isinstance(node.ctx, (ast.Store, ast.Del)):
+            counts[node.id] = counts.get(node.id, 0) + 1
+        elif isinstance(node, ast.AugAssign) and isinstance(node.target, ast.Name):
+            counts[node.target.id] = counts.get(node.target.id, 0) + 1
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            for alias in node.names:
+                name = (alias.asname or alias.name).split(".")[0]
+                counts[name] = counts.get(name, 0) + 2
+        stack.extend(ast.iter_child_nodes(node))
+    return {name for name, count in counts.items() if count == 1}
+
+
+def _statements(tree: ast.AST):
+    """Every statement, nested ones included, without visiting expressions: definitions and
+    `global` declarations can only be statements."""
+    stack = [tree]
+    while stack:
+        node = stack.pop()
+        yield node
+        for name in ("body", "orelse", "finalbody", "handlers", "cases"):
+            children = getattr(node, name, None)
+            if isinstance(children, list):
+                stack.extend(child for child in reversed(children) if isinstance(child, ast.AST))
+
+
+def _mentions(path: object, pattern: re.Pattern[bytes]) -> bool:
+    try:
+        with open(path, "rb") as handle:
+            return pattern.search(handle.read()) is not None
+    except OSError:
+        return False
 
 
 def _dotted(node: ast.AST) -> str | None:
@@ -999,17 +1347,21 @@ def _dotted(node: ast.AST) -> str | None:
 
 
 def _pretrained_model(qualified: str | None) -> Value | None:
-    """`*WithProjection.from_pretrained` returns raw embeds; a joint CLIP model normalizes its own."""
+    """`*WithProjection` models return raw embeds; a joint CLIP model normalizes its own."""
     if not qualified or not qualified.startswith("transformers."):
         return None
     cls = qualified.rsplit(".", 1)[-1]
     if cls.endswith("WithProjection"):
         return Value(MODEL_PROJ, detail=cls)
     upper = cls.upper()
-    if cls.endswith("Model") and ("CLIP" in upper or "SIGLIP" in upper or upper == "ALIGNMODEL") \
-            and "VISION" not in upper and "TEXT" not in upper:
+    if (
+        cls.endswith("Model")
+        and ("CLIP" in upper or "SIGLIP" in upper or upper == "ALIGNMODEL")
+        and "VISION" not in upper
+        and "TEXT" not in upper
+    ):
         return Value(MODEL_JOINT, detail=cls)
-    return None
+    return Value(MODEL_OTHER, detail=cls)
 
 
 def events(file: SourceFile, rule: str) -> list[Event]:

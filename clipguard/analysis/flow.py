@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 SCOPES = (ast.Module, ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)
 FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef)
+GROWERS = ("append", "extend", "add", "appendleft")
 BUDGET = 20000  # nodes per backward walk: bounds the cost on huge generated modules
 
 
@@ -61,9 +62,7 @@ class Flow:
         if isinstance(node, ast.Assign):
             for target in node.targets:
                 self._bind_target(target, node.value, node, scope)
-        elif isinstance(node, (ast.AnnAssign, ast.AugAssign)) and node.value is not None:
-            self._bind_target(node.target, node.value, node, scope)
-        elif isinstance(node, ast.NamedExpr):
+        elif isinstance(node, (ast.AnnAssign, ast.AugAssign)) and node.value is not None or isinstance(node, ast.NamedExpr):
             self._bind_target(node.target, node.value, node, scope)
         elif isinstance(node, (ast.For, ast.AsyncFor)):
             self._bind_target(node.target, node.iter, node, scope)
@@ -85,6 +84,10 @@ class Flow:
                 node.func.attr if isinstance(node.func, ast.Attribute) else None
             if name:
                 self.calls.setdefault(name, []).append(node)
+            # `items.append(x)` fills `items`: a binding that adds to, not replaces, the old value
+            if isinstance(node.func, ast.Attribute) and node.func.attr in GROWERS \
+                    and isinstance(node.func.value, ast.Name) and node.args:
+                self._add(scope, node.func.value.id, Definition(node, node.args[0]))
 
     def _bind_target(self, target: ast.AST, value: ast.AST, statement: ast.AST, scope: ast.AST) -> None:
         if isinstance(target, ast.Name):
@@ -147,8 +150,9 @@ class Flow:
     def _reaching(self, found: list[Definition], use: ast.AST) -> list[Definition]:
         use_statement = self.statement(use)
         position = (use_statement.lineno, use_statement.col_offset)
-        before = [d for d in found if d.parameter is not None
-                  or (d.statement.lineno, d.statement.col_offset) < position]
+        before = sorted((d for d in found if d.parameter is not None
+                         or (d.statement.lineno, d.statement.col_offset) < position),
+                        key=lambda d: (d.parameter is None, d.statement.lineno, d.statement.col_offset))
         if not before:
             return found
         blocks = {(id(parent), field) for parent, field in self.ancestors(use)}
@@ -159,7 +163,7 @@ class Flow:
                 break
             parent = self.parent.get(id(definition.statement))
             if parent and (id(parent[0]), parent[1]) in blocks and not isinstance(
-                    definition.statement, (ast.AugAssign, ast.For, ast.AsyncFor)):
+                    definition.statement, (ast.AugAssign, ast.For, ast.AsyncFor, ast.Call)):
                 break
         return reaching
 

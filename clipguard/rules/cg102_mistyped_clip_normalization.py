@@ -1,0 +1,67 @@
+"""CG102: constants that almost match CLIP's (a channel off, CLIP mean with another std, a typo)."""
+
+from __future__ import annotations
+
+from clipguard.analysis.constants import (
+    CLIP_MEAN,
+    CLIP_STD,
+    MEAN_TOLERANCE,
+    STD_RELATIVE_TOLERANCE,
+    close,
+    close_relative,
+    describe_near_miss,
+)
+from clipguard.analysis.fixes import pair_edits
+from clipguard.analysis.normalization import judged_steps
+from clipguard.analysis.pipelines import module_model
+from clipguard.rule import Invalid, Rule, Valid
+
+
+class MistypedClipNormalization(Rule):
+    code = "CG102"
+    name = "mistyped-clip-normalization"
+    message = "normalization constants almost match CLIP's but differ beyond tolerance"
+    summary = "CLIP normalization constants with a typo, a wrong channel or the wrong std"
+    fix_applicability = "unsafe"
+    triggers = (b"mean", b"MEAN", b"Mean", b"std", b"STD", b"ormaliz", b".4", b".2", b"12", b"10")
+    valid = (
+        # rounded to three decimals: within one 8-bit step of CLIP's
+        Valid("import clip\nimport torchvision.transforms as T\nmodel, _ = clip.load('ViT-B/32')\n"
+              "norm = T.Normalize((0.481, 0.458, 0.408), (0.269, 0.261, 0.276))\n"
+              "features = model.encode_image(norm(x))\n"),
+        Valid("import open_clip\nimport torchvision.transforms as T\n"
+              "model = open_clip.create_model('ViT-B-16-SigLIP', pretrained='webli')\n"
+              "norm = T.Normalize((0.48, 0.45, 0.4), (0.26, 0.26, 0.27))\n"
+              "features = model.encode_image(norm(x))\n"),
+    )
+    invalid = (
+        Invalid(
+            "import clip\nimport torchvision.transforms as T\nmodel, _ = clip.load('ViT-B/32')\n"
+            "norm = T.Normalize((108.3272985, 116.7460125, 104.09373615),\n"
+            "                   (68.5005327, 66.6321579, 70.32316305))  # CLIP-video stats\n"
+            "features = model.encode_image(norm(x))\n",
+            fixed="import clip\nimport torchvision.transforms as T\nmodel, _ = clip.load('ViT-B/32')\n"
+            "norm = T.Normalize((122.7709383, 116.7460125, 104.09373615),\n"
+            "                   (68.5005327, 66.6321579, 70.32316305))  # CLIP-video stats\n"
+            "features = model.encode_image(norm(x))\n"),
+        Invalid(
+            "import clip\nimport torchvision.transforms as T\nmodel, _ = clip.load('ViT-B/32')\n"
+            "norm = T.Normalize([0.48145466, 0.4578275, 0.40821073], [0.229, 0.224, 0.225])\n"
+            "features = model.encode_image(norm(x))\n",
+            fixed="import clip\nimport torchvision.transforms as T\nmodel, _ = clip.load('ViT-B/32')\n"
+            "norm = T.Normalize([0.48145466, 0.4578275, 0.40821073], [0.26862954, 0.26130258, 0.27577711])\n"
+            "features = model.encode_image(norm(x))\n"),
+    )
+
+    def finish(self) -> None:
+        model = module_model(self.file)
+        for judged in judged_steps(self.file):
+            if judged.verdict != "near-clip" or judged.target.profile.normalization != "clip":
+                continue
+            mean, std = judged.means[0].unit, judged.stds[0].unit
+            wrong = (not close(mean, CLIP_MEAN, MEAN_TOLERANCE),
+                     not close_relative(std, CLIP_STD, STD_RELATIVE_TOLERANCE))
+            edits = pair_edits(self.file, model.flow, judged.step, judged.means, judged.stds, only=wrong)
+            what = describe_near_miss(judged.means[0].values, judged.stds[0].values)
+            self.report(judged.step.mean, f"normalization almost matches CLIP's: {what}", edits=edits or None,
+                        applicability="unsafe", fix_title="Use CLIP's exact mean and std")

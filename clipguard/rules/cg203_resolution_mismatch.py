@@ -1,0 +1,62 @@
+"""CG203: a resize or crop size that differs from the loaded model's input resolution."""
+
+from __future__ import annotations
+
+import ast
+
+from clipguard.analysis.pipelines import module_model
+from clipguard.analysis.resizing import feeding_resizes
+from clipguard.analysis.steps import size_values
+from clipguard.rule import Invalid, Rule, Valid
+
+
+class ResolutionMismatch(Rule):
+    code = "CG203"
+    name = "resolution-mismatch"
+    message = "this size differs from the model's input resolution"
+    summary = "Resize or crop size differs from the loaded model's input resolution"
+    fix_applicability = "unsafe"
+    triggers = (b"esize", b"Crop", b"crop", b"interpolate")
+    valid = (
+        Valid("import clip\nimport torchvision.transforms as T\nmodel, _ = clip.load('ViT-L/14@336px')\n"
+              "tf = T.Compose([T.Resize(336, interpolation=T.InterpolationMode.BICUBIC), T.CenterCrop(336),"
+              " T.ToTensor()])\nfeatures = model.encode_image(tf(img)[None])\n"),
+        # the model name cannot be read: its resolution is unknown
+        Valid("import clip\nimport torchvision.transforms as T\nmodel, _ = clip.load(args.model)\n"
+              "tf = T.Compose([T.Resize(336, interpolation=T.InterpolationMode.BICUBIC), T.CenterCrop(336),"
+              " T.ToTensor()])\nfeatures = model.encode_image(tf(img)[None])\n"),
+    )
+    invalid = (
+        Invalid("import clip\nimport torchvision.transforms as T\nmodel, _ = clip.load('ViT-L/14@336px')\n"
+                "tf = T.Compose([T.Resize(224, interpolation=T.InterpolationMode.BICUBIC), T.CenterCrop(224),"
+                " T.ToTensor()])\nfeatures = model.encode_image(tf(img)[None])\n",
+                count=2,
+                fixed="import clip\nimport torchvision.transforms as T\nmodel, _ = clip.load('ViT-L/14@336px')\n"
+                "tf = T.Compose([T.Resize(336, interpolation=T.InterpolationMode.BICUBIC), T.CenterCrop(336),"
+                " T.ToTensor()])\nfeatures = model.encode_image(tf(img)[None])\n"),
+    )
+
+    def finish(self) -> None:
+        flow = module_model(self.file).flow
+        for resize in feeding_resizes(self.file, kinds=("resize", "crop")):
+            step, target = resize.step, resize.target
+            if not target.known or step.size is None:
+                continue
+            values = size_values(flow, step.size)
+            n_px = target.profile.n_px
+            if values is None or all(v == n_px for v in values):
+                continue
+            shown = "x".join(map(str, values))
+            edits = self._fix(step.size, n_px)
+            self.report(step.size, f"size {shown} differs from the input resolution of "
+                        f"{target.profile.name} ({n_px})", edits=edits, applicability="unsafe",
+                        fix_title=f"Use {n_px}")
+
+    def _fix(self, size: ast.AST, n_px: int):
+        literals = [size] if isinstance(size, ast.Constant) else \
+            list(size.elts) if isinstance(size, (ast.Tuple, ast.List)) else []
+        if not literals or not all(isinstance(n, ast.Constant) and isinstance(n.value, int) for n in literals):
+            return None
+        if getattr(size, "lineno", None) is None:
+            return None
+        return [self.file.replace(n, str(n_px)) for n in literals if n.value != n_px]

@@ -1,0 +1,171 @@
+"""CG301: unnormalized CLIP features in a dot product, so the score is not cosine similarity."""
+
+from __future__ import annotations
+
+from clipguard.analysis.features import Event, events
+from clipguard.analysis.similarity import normalize_edits
+from clipguard.rule import Invalid, Rule, Valid
+
+_TEXT_LIMIT = 40
+
+_OTHER_MODULE = """\
+import torch.nn.functional as F
+
+
+def l2(x):
+    return F.normalize(x, dim=-1)
+
+
+def cosine(a, b):
+    a = a / a.norm(dim=-1, keepdim=True)
+    return a @ b.T
+"""
+
+
+class UnnormalizedSimilarity(Rule):
+    code = "CG301"
+    name = "unnormalized-similarity"
+    message = "unnormalized CLIP features reach a dot product: the score is not cosine similarity"
+    summary = "CLIP features used in a dot product or index without L2 normalization"
+    fix_applicability = "unsafe"
+    # No byte triggers: features and sinks meet across project helpers, so a file may hold only a
+    # call such as `rank(embed(x), embed(t))`. The engine's CLIP-marker gate still applies.
+    triggers = ()
+    valid = (
+        # The openai/CLIP README zero-shot example.
+        """\
+import clip
+import torch
+
+model, preprocess = clip.load("ViT-B/32")
+with torch.no_grad():
+    image_features = model.encode_image(image)
+    text_features = model.encode_text(text)
+image_features /= image_features.norm(dim=-1, keepdim=True)
+text_features /= text_features.norm(dim=-1, keepdim=True)
+similarity = (100.0 * image_features @ text_features.T).softmax(dim=-1)
+""",
+        """\
+import torch.nn.functional as F
+img = F.normalize(model.encode_image(x), dim=-1)
+txt = model.encode_text(t, normalize=True)
+scores = img @ txt.T
+""",
+        """\
+import numpy as np
+from sklearn.preprocessing import normalize
+a = normalize(model.get_image_features(**inputs).numpy())
+b = model.get_text_features(**tokens).numpy()
+b = b / np.linalg.norm(b, axis=1, keepdims=True)
+print(np.dot(a, b.T))
+""",
+        """\
+import torch.nn.functional as F
+sims = F.cosine_similarity(model.encode_image(x), model.encode_text(t))
+""",
+        # Unknown right-hand side (e.g. a trained linear head): not necessarily a cosine.
+        """\
+feats = model.encode_image(x)
+logits = feats @ head_weights
+""",
+        # Normalized in a helper of another module.
+        Valid(
+            """\
+from helpers import l2
+a = l2(model.encode_image(x))
+b = l2(model.encode_text(t))
+s = a @ b.T
+""",
+            files={"helpers.py": _OTHER_MODULE},
+        ),
+        # Normalized only on one path: unclear, so silent.
+        """\
+import torch.nn.functional as F
+feats = model.encode_image(x)
+if normalize:
+    feats = F.normalize(feats, dim=-1)
+other = F.normalize(model.encode_text(t), dim=-1)
+s = feats @ other.T
+""",
+    )
+    invalid = (
+        # mlfoundations/open_clip#68: the README demo without normalization.
+        Invalid(
+            """\
+import torch
+with torch.no_grad():
+    image_features = model.encode_image(image)
+    text_features = model.encode_text(text)
+    logits = 100.0 * image_features @ text_features.T
+""",
+            fixed="""\
+import torch
+import torch.nn.functional as F
+with torch.no_grad():
+    image_features = model.encode_image(image)
+    text_features = model.encode_text(text)
+    logits = 100.0 * F.normalize(image_features, dim=-1) @ F.normalize(text_features, dim=-1).T
+""",
+        ),
+        # Normalized, then the name is reassigned to raw features.
+        Invalid(
+            """\
+import torch
+import torch.nn.functional as F
+img = F.normalize(model.encode_image(x), dim=-1)
+img = model.encode_image(y)
+txt = F.normalize(model.encode_text(t), dim=-1)
+s = torch.matmul(img, txt.t())
+""",
+            fixed="""\
+import torch
+import torch.nn.functional as F
+img = F.normalize(model.encode_image(x), dim=-1)
+img = model.encode_image(y)
+txt = F.normalize(model.encode_text(t), dim=-1)
+s = torch.matmul(F.normalize(img, dim=-1), txt.t())
+""",
+        ),
+        # A `cosine` helper in another module that normalizes only one side.
+        Invalid(
+            """\
+from helpers import cosine
+s = cosine(model.encode_text(t), model.encode_image(x))
+""",
+            files={"helpers.py": _OTHER_MODULE},
+        ),
+        # Raw vectors in a faiss inner-product index.
+        """\
+import faiss
+feats = model.encode_image(images).cpu().numpy()
+index = faiss.IndexFlatIP(feats.shape[1])
+index.add(feats)
+""",
+    )
+
+    def finish(self) -> None:
+        for event in events(self.file, self.code):
+            edits = normalize_edits(self.file, event.operands)
+            self.report(
+                event.node, self._message(event), edits=edits, fix_title="L2-normalize the features"
+            )
+
+    def _message(self, event: Event) -> str:
+        shown = [o.target or o.node for o in event.operands if o.node is not None]
+        names = " and ".join(f"`{self._text(node)}`" for node in shown)
+        source = next((o.value.source for o in event.operands if o.value.source), "a CLIP encoder")
+        verb = "reach" if len(shown) > 1 else "reaches"
+        what = f"{names} (from `{source}`)" if names else f"features from `{source}`"
+        if event.callee:
+            return (
+                f"{what} {verb} a dot product in `{event.callee}` without L2 normalization: "
+                "the score is not cosine similarity"
+            )
+        return (
+            f"{what} {verb} `{event.sink}` without L2 normalization: the score is not cosine "
+            "similarity and ranks by vector norm"
+        )
+
+    def _text(self, node) -> str:
+        text = " ".join(self.file.segment(node).split())
+        return text if len(text) <= _TEXT_LIMIT else text[: _TEXT_LIMIT - 3] + "..."

@@ -1,0 +1,77 @@
+"""CG303: a mean of normalized embeddings (prompt ensembling) used without normalizing again."""
+
+from __future__ import annotations
+
+from clipguard.analysis.features import events
+from clipguard.analysis.similarity import normalize_edits
+from clipguard.rule import Invalid, Rule
+
+_CLASSIFIER = """\
+import torch
+
+
+def zeroshot_classifier(classnames, templates):
+    with torch.no_grad():
+        zeroshot_weights = []
+        for classname in classnames:
+            texts = clip.tokenize([t.format(classname) for t in templates])
+            class_embeddings = model.encode_text(texts)
+            class_embeddings /= class_embeddings.norm(dim=-1, keepdim=True)
+            class_embedding = class_embeddings.mean(dim=0)
+{renormalize}            zeroshot_weights.append(class_embedding)
+        zeroshot_weights = torch.stack(zeroshot_weights, dim=1)
+    return zeroshot_weights
+
+
+weights = zeroshot_classifier(names, templates)
+image_features = model.encode_image(images)
+image_features /= image_features.norm(dim=-1, keepdim=True)
+logits = 100.0 * image_features @ weights
+"""
+
+
+class EnsembleMeanNotRenormalized(Rule):
+    code = "CG303"
+    name = "ensemble-mean-not-renormalized"
+    message = (
+        "mean of normalized embeddings used without normalizing again: its norm is below 1, "
+        "so its scores are not cosine similarities and shrink with prompt disagreement"
+    )
+    summary = "Mean of normalized embeddings (prompt ensemble) used without renormalizing"
+    fix_applicability = "unsafe"
+    # No byte triggers: the mean may be taken in a project helper and used here.
+    triggers = ()
+    valid = (
+        # The openai/CLIP zero-shot notebook: normalize, average, normalize again.
+        _CLASSIFIER.format(renormalize="            class_embedding /= class_embedding.norm()\n"),
+        """\
+import torch.nn.functional as F
+prompts = F.normalize(model.encode_text(tokens), dim=-1)
+score = prompts.mean(dim=-1)
+""",
+    )
+    invalid = (
+        Invalid(
+            _CLASSIFIER.format(renormalize=""),
+            fixed=_CLASSIFIER.format(renormalize="")
+            .replace(
+                "class_embedding = class_embeddings.mean(dim=0)",
+                "class_embedding = F.normalize(class_embeddings.mean(dim=0), dim=-1)",
+            )
+            .replace("import torch\n", "import torch\nimport torch.nn.functional as F\n", 1),
+        ),
+        """\
+import numpy as np
+feats = model.encode_image(batch).numpy()
+feats = feats / np.linalg.norm(feats, axis=1, keepdims=True)
+prototype = feats.mean(axis=0)
+query = model.encode_image(q).numpy()
+query /= np.linalg.norm(query, axis=-1, keepdims=True)
+print(query @ prototype)
+""",
+    )
+
+    def finish(self) -> None:
+        for event in events(self.file, self.code):
+            edits = normalize_edits(self.file, event.operands)
+            self.report(event.node, edits=edits, fix_title="L2-normalize the mean")
