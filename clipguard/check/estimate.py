@@ -55,17 +55,25 @@ def _flat(arrays: list[np.ndarray]) -> np.ndarray:
     return np.concatenate([a.reshape(a.shape[0], -1) for a in arrays], axis=1).astype(np.float64)
 
 
-def fit_affine(xs: list[np.ndarray], ys: list[np.ndarray]) -> Affine:
-    """Least-squares y = a x + b per channel, jointly over several (C, H, W) pairs."""
+def fit_channel_maps(xs: list[np.ndarray], ys: list[np.ndarray],
+                     maps: dict[str, np.ndarray]) -> dict[str, tuple[Affine, np.ndarray]]:
+    """For each 3x3 channel map M: the least-squares y = a (M x) + b and its residual variance.
+
+    All maps come from one pass over the pixels: the joint second moments of x and y.
+    """
     x, y = _flat(xs), _flat(ys)
     x_mean, y_mean = x.mean(axis=1), y.mean(axis=1)
-    dx = x - x_mean[:, None]
-    var = (dx * dx).mean(axis=1)
-    cov = (dx * (y - y_mean[:, None])).mean(axis=1)
-    # A flat channel carries no slope information; assume unit slope there.
-    scale = np.where(var > 1e-12, cov / np.maximum(var, 1e-12), 1.0)
-    scale = np.where(np.abs(scale) > 1e-9, scale, 1e-9)
-    return Affine(scale, y_mean - scale * x_mean)
+    centered = np.concatenate([x - x_mean[:, None], y - y_mean[:, None]])
+    moments = centered @ centered.T / x.shape[1]
+    sxx, sxy, syy = moments[:3, :3], moments[:3, 3:], np.diag(moments[3:, 3:])
+    fits = {}
+    for name, m in maps.items():
+        var = np.einsum("ij,jk,ik->i", m, sxx, m)  # diag(M Sxx M^T)
+        cov = np.diag(m @ sxy)
+        scale = np.where(var > 1e-12, cov / np.maximum(var, 1e-12), 1.0)
+        scale = np.where(np.abs(scale) > 1e-9, scale, 1e-9)
+        fits[name] = (Affine(scale, y_mean - scale * (m @ x_mean)), syy - scale * cov)
+    return fits
 
 
 def spread_ratio(xs: list[np.ndarray], ys: list[np.ndarray]) -> np.ndarray:
@@ -91,7 +99,7 @@ def same_stats(mean, std, other_mean, other_std) -> bool:
                 and np.all(np.abs(np.asarray(std) / np.asarray(other_std) - 1) <= STD_TOLERANCE))
 
 
-def looks_uint8(affine: Affine) -> bool:
-    """Whether the output is on a 0-255 scale (slope near 255 / std instead of 1 / std)."""
+def looks_uint8(std) -> bool:
+    """Whether an estimated std says the output is on a 0-255 scale (slope near 255 / std)."""
     # A std below 0.02 is far outside any real normalization (CLIP's smallest is 0.26).
-    return bool(np.all(affine.std < 0.02))
+    return bool(np.all(np.abs(np.asarray(std)) < 0.02))

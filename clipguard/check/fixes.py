@@ -28,19 +28,21 @@ def suggest(cause: str, profile: Profile, evidence: dict[str, Any]) -> str:
     """A one-line fix for `cause` under `profile`."""
     n = profile.n_px
     normalize = f"Normalize(mean={_stats(profile.mean)}, std={_stats(profile.std)})"
+    if profile.normalization == "none":
+        normalize = "no Normalize at all (this model takes [0, 1] pixels)"
     found = evidence.get("best_hypothesis", "")
     if cause == "normalization.imagenet":
-        return f"use the model's mean/std, not ImageNet's: {normalize}"
+        return f"use the model's statistics, not ImageNet's: {normalize}"
     if cause == "normalization.missing":
         return f"add {normalize} after ToTensor()"
     if cause == "normalization.other":
-        return f"use the model's mean/std: {normalize}"
+        return f"use the model's statistics: {normalize}"
     if cause == "range.uint8":
         return ("scale pixels to [0, 1] before normalizing: ToTensor(), or "
-                "v2.ToDtype(torch.float32, scale=True), instead of PILToTensor() or a raw array; "
+                f"v2.ToDtype(torch.float32, scale=True), instead of PILToTensor() or a raw array; "
                 f"then {normalize}")
     if cause.startswith("interpolation."):
-        return f"pass interpolation={_interpolation(profile)} to Resize"
+        return f"pass interpolation={_interpolation(profile)} to Resize (it resamples with {found})"
     if cause == "antialias.missing":
         return ("resize with antialiasing: Resize(..., antialias=True) or "
                 "F.interpolate(..., antialias=True), or resize the PIL image before ToTensor(); "
@@ -70,9 +72,14 @@ def suggest(cause: str, profile: Profile, evidence: dict[str, Any]) -> str:
     if cause == "mode.error":
         return ("accept any PIL mode: call image.convert('RGB') after Resize and CenterCrop, "
                 "as CLIP's _transform does")
+    if cause == "mode.conversion" and found == "greyscale":
+        return "remove the greyscale conversion: CLIP takes colour images, convert('RGB')"
+    if cause == "mode.conversion" and "output_shapes" in evidence:
+        return "return 3 channels: call image.convert('RGB') after Resize and CenterCrop"
     if cause == "mode.conversion":
-        return ("convert to RGB after Resize and CenterCrop, as CLIP's _transform does; converting "
-                "or compositing alpha before resizing changes P, RGBA and '1' images")
+        return ("call image.convert('RGB') after Resize and CenterCrop, as CLIP's _transform "
+                "does: converting or compositing alpha before resizing changes P, RGBA and '1' "
+                "images")
     if cause == "error":
         return "the pipeline raises on ordinary RGB images; see the error message"
     return ""

@@ -9,8 +9,8 @@ openai/CLIP `_transform` (torchvision `Resize` + `CenterCrop` on a PIL image, co
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 from PIL import Image
@@ -40,7 +40,7 @@ def _crop_offset(dim: int, crop: int, floor: bool = False) -> int:
     if crop > dim:  # torchvision's CenterCrop pads first, with the extra pixel on the far side
         return -((crop - dim) // 2)
     # torchvision: int(round(...)) rounds half to even; transformers and onnx-clip use // 2.
-    return (dim - crop) // 2 if floor else int(round((dim - crop) / 2.0))
+    return (dim - crop) // 2 if floor else round((dim - crop) / 2.0)
 
 
 def _center_box(size: tuple[int, int], n: int, floor: bool = False) -> Box:
@@ -73,9 +73,8 @@ def no_crop(w: int, h: int, n: int) -> Plan:
 
 def longest_pad(w: int, h: int, n: int) -> Plan:
     """Longer side to n, then zero padding to n x n (open_clip resize_mode='longest')."""
-    short, long = (w, h) if w <= h else (h, w)
-    new_short = int(n * short / long)
-    size = (new_short, n) if w <= h else (n, new_short)
+    ratio = max(w, h) / n  # open_clip's ResizeKeepRatio(longest=1) rounds, unlike torchvision
+    size = (round(w / ratio), round(h / ratio))
     return Plan(size, _center_box(size, n))
 
 

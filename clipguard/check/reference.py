@@ -22,14 +22,14 @@ PIL_FILTERS = {"bicubic": Image.Resampling.BICUBIC, "bilinear": Image.Resampling
 
 
 def shortest_side_size(width: int, height: int, n_px: int) -> tuple[int, int]:
-    """(width, height) after torchvision's `Resize(n_px)`: shorter side n_px, long side truncated."""
+    """(width, height) after torchvision's `Resize(n_px)`: short side n_px, long side truncated."""
     short, long = (width, height) if width <= height else (height, width)
     new_long = int(n_px * long / short)
     return (n_px, new_long) if width <= height else (new_long, n_px)
 
 
 def longest_side_size(width: int, height: int, n_px: int) -> tuple[int, int]:
-    """(width, height) after open_clip's `ResizeKeepRatio(n_px, longest=1)`: rounded, not truncated."""
+    """(width, height) after open_clip's `ResizeKeepRatio(n_px, longest=1)`: rounded sides."""
     ratio_h, ratio_w = height / n_px, width / n_px
     # open_clip mixes the two ratios with `longest`; with longest=1 this is exactly the larger one.
     ratio = max(ratio_h, ratio_w) * 1.0 + min(ratio_h, ratio_w) * 0.0
@@ -38,8 +38,9 @@ def longest_side_size(width: int, height: int, n_px: int) -> tuple[int, int]:
 
 def center_crop_box(width: int, height: int, n_px: int) -> tuple[int, int, int, int]:
     """torchvision's center crop box (left, top, right, bottom): offsets rounded half to even."""
-    top = int(round((height - n_px) / 2.0))
-    left = int(round((width - n_px) / 2.0))
+    # torchvision writes int(round(...)); Python's round already returns an int, half to even.
+    top = round((height - n_px) / 2.0)
+    left = round((width - n_px) / 2.0)
     return left, top, left + n_px, top + n_px
 
 
