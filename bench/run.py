@@ -115,7 +115,7 @@ def main() -> None:
                "python -c 'import libcst, click'", "<= 1.6", lambda r: r <= 1.6)
 
     if not args.skip_check:
-        pipeline = REPO / "fixtures" / "pipelines" / "reference_openai.py"
+        pipeline = REPO / "fixtures" / "pipelines" / "correct.py"
         check = alternate({
             "clipguard check --probes full": [clipguard, "check", "--probes", "full", str(pipeline)],
             "python -c 'import torch, torchvision'": [sys.executable, "-c", "import torch, torchvision"],
