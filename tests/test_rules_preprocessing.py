@@ -292,3 +292,39 @@ def test_importers_decide_only_for_the_names_they_use():
             "tf = {name}()\n")
     assert codes(CG101, transforms, {"user.py": user.format(name="clip_transform")}) == []
     assert codes(CG101, transforms, {"user.py": user.format(name="imagenet_transform")}) == ["CG101"]
+
+
+def test_processor_resample_override():
+    code = """
+        from transformers import CLIPImageProcessor
+        from transformers.image_utils import PILImageResampling
+        processor = CLIPImageProcessor.from_pretrained("openai/clip-vit-base-patch32", resample={})
+        """
+    assert codes(CG201, code.format("PILImageResampling.BILINEAR")) == ["CG201"]
+    assert codes(CG201, code.format("2")) == ["CG201"]
+    assert codes(CG201, code.format("PILImageResampling.BICUBIC")) == []
+
+
+def test_config_that_overrides_the_base_statistics():
+    base = ("img_norm_cfg = dict(mean=[123.675, 116.28, 103.53], std=[58.395, 57.12, 57.375], to_rgb=True)\n"
+            "train_pipeline = [dict(type='Normalize', **img_norm_cfg)]\n")
+    model = "_base_ = ['./main.py']\nmodel = dict(backbone=dict(type='CLIPVisionTransformer'))\n"
+    override = model + ("img_norm_cfg = dict(mean=[122.7709383, 116.7460125, 104.09373615],"
+                        " std=[68.5005327, 66.6321579, 70.32316305], to_rgb=True)\n")
+    resnet = "_base_ = ['./main.py']\nmodel = dict(backbone=dict(type='ResNetV1c', depth=50))\n"
+    assert codes(CG101, base, {"clip_config.py": model}) == ["CG101"]
+    assert codes(CG101, base, {"clip_config.py": override}) == []
+    assert codes(CG101, base, {"clip_config.py": model, "resnet_config.py": resnet}) == []
+
+
+def test_training_augmentation_geometry_is_not_checked():
+    code = """
+        import clip
+        import torchvision.transforms as T
+        model, _ = clip.load("ViT-B/32")
+        train_tf = T.Compose([T.Resize(256), T.RandomCrop(224), T.RandomHorizontalFlip(), T.ToTensor()])
+        features = model.encode_image(train_tf(image)[None])
+        """
+    assert codes(CG201, code) == []
+    assert codes(CG203, code) == []
+    assert codes(CG201, code.replace("T.RandomCrop(224), T.RandomHorizontalFlip(), ", "")) == ["CG201"]

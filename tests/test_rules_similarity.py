@@ -383,3 +383,75 @@ def test_project_wrappers_that_normalize_hide_the_library_encoder():
         "    return model.encode_image(image) @ model.encode_text(text).T\n"
     )
     assert run_example(CG301, code, {"wrapper.py": wrapper}) == []
+
+
+def test_features_kept_on_self_by_init_meet_raw_features_in_forward():
+    code = textwrap.dedent("""
+        import torch.nn.functional as F
+
+        class ZeroShot:
+            def __init__(self, model, tokens):
+                self.model = model
+                self.text_features = F.normalize(model.encode_text(tokens), dim=-1)
+
+            def forward(self, images):
+                image_features = self.model.encode_image(images)
+                return 100.0 * image_features @ self.text_features.T
+
+            def forward_normalized(self, images):
+                image_features = F.normalize(self.model.encode_image(images), dim=-1)
+                return 100.0 * image_features @ self.text_features.T
+    """)
+    found = run_example(CG301, code)
+    assert [f.line for f in found] == [11]
+
+
+def test_tuple_returned_by_a_helper_is_unpacked():
+    code = textwrap.dedent("""
+        def encode(model, images, tokens):
+            return model.encode_image(images).float(), model.encode_text(tokens).float()
+
+        image_features, text_features = encode(model, images, tokens)
+        scores = image_features @ text_features.T
+    """)
+    assert [f.line for f in run_example(CG301, code)] == [6]
+
+
+def test_aesthetic_predictor_normalized_helper_counts_as_normalizer():
+    # `normalized()` from improved-aesthetic-predictor: a norm guarded against zero
+    code = textwrap.dedent("""
+        import numpy as np
+
+        def normalized(a, axis=-1, order=2):
+            l2 = np.atleast_1d(np.linalg.norm(a, order, axis))
+            l2[l2 == 0] = 1
+            return a / np.expand_dims(l2, axis)
+
+        a = normalized(model.encode_image(images).cpu().numpy())
+        b = normalized(model.encode_text(tokens).cpu().numpy())
+        scores = a @ b.T
+        raw = model.encode_text(tokens).cpu().numpy()
+        biased = a @ raw.T
+    """)
+    assert [f.line for f in run_example(CG301, code)] == [13]
+
+
+def test_raw_features_against_a_normalized_head_of_unknown_origin_stay_silent():
+    # weight normalization in a linear head is a design choice, not one-sided cosine
+    code = textwrap.dedent("""
+        import torch.nn.functional as F
+
+        def logits(model, head, images):
+            features = model.encode_image(images)
+            return features @ F.normalize(head.weight, dim=-1).T
+    """)
+    assert run_example(CG301, code) == []
+
+
+def test_very_deep_expressions_do_not_crash_the_analysis():
+    chain = " + ".join(["x"] * 1500)  # near what the stdlib parser accepts
+    code = (
+        f"def f(x):\n    return {chain}\n\n\ns = model.encode_image(a) @ model.encode_text(b).T\n"
+    )
+    found = run_example(CG301, code)
+    assert [f.line for f in found] == [5]

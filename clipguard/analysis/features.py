@@ -1,11 +1,12 @@
 """Which expressions hold CLIP features, and whether they are L2-normalized where they meet.
 
-An intra-procedural, flow-sensitive value analysis over the stdlib `ast`. Each function is
-analysed once, with its parameters as symbolic values; the result is both the events to report
-(similarity sinks fed unnormalized features, softmax over bare cosines, unrenormalized ensemble
-means) and a summary that call sites apply: what the function returns in terms of its parameters,
-and which parameters reach a similarity sink without normalization. Helpers imported from another
-module of the project are summarised in that module, through `Project.lookup` / `Project.source`.
+A flow-sensitive value analysis over the stdlib `ast`, within each function and across them
+through summaries. Each function is analysed once, with its parameters as symbolic values; the
+result is both the events to report (similarity sinks fed unnormalized features, softmax over
+bare cosines, unrenormalized ensemble means) and a summary that call sites apply: what the
+function returns in terms of its parameters, and which parameters reach a similarity sink without
+normalization. Helpers imported from another module of the project are summarised in that
+module, through `Project.lookup` / `Project.source`.
 
 Precision first: any value the analysis cannot follow becomes unknown (None), and a sink only
 reports when every operand is known to be a feature.
@@ -33,8 +34,8 @@ LIST = "list"  # a Python list of values of one kind; items=(element,) or () whe
 TUPLE = "tuple"  # a tuple of values; items in order
 MODEL_PROJ = "model_proj"  # a transformers *WithProjection model
 MODEL_JOINT = "model_joint"  # a transformers dual-encoder model whose forward normalizes
-MODEL_OTHER = "model_other"  # any other transformers model, e.g. remote code (jina-clip's
-# `encode_image` normalizes by default)
+# Any other transformers model, e.g. remote code: jina-clip's `encode_image` normalizes by default.
+MODEL_OTHER = "model_other"
 OUT_PROJ = "out_proj"
 OUT_JOINT = "out_joint"
 INDEX = "index"  # a faiss flat index (inner product or L2)
@@ -127,6 +128,20 @@ NORM_FUNCTIONS = {
     "torch.linalg.norm",
     "torch.linalg.vector_norm",
     "numpy.linalg.norm",
+}
+# Functions that keep a vector norm a norm: reshaping it, or guarding it against zero.
+NORM_KEEPERS = {
+    "numpy.atleast_1d",
+    "numpy.expand_dims",
+    "torch.unsqueeze",
+    "numpy.maximum",
+    "torch.maximum",
+    "torch.clamp",
+    "torch.clamp_min",
+    "torch.clip",
+    "numpy.clip",
+    "numpy.fmax",
+    "torch.fmax",
 }
 SOFTMAX_FUNCTIONS = {
     "torch.softmax",
@@ -324,7 +339,7 @@ class ModuleModel:
         return self._globals
 
     def attributes(self, cls: ast.ClassDef) -> dict[str, Value]:
-        """`self.x` objects assigned in `__init__` and nowhere else in the class."""
+        """`self.x` objects and features assigned in `__init__` and nowhere else in the class."""
         if cls not in self._attributes:
             self._attributes[cls] = {}
             init = self.methods.get((cls, "__init__"))
@@ -332,7 +347,9 @@ class ModuleModel:
             objects = {
                 name: value
                 for name, value in (result.env if result else {}).items()
-                if name.startswith("self.") and value is not None and value.kind in OBJECTS
+                if name.startswith("self.")
+                and value is not None
+                and value.kind in (*OBJECTS, RAW, NORM, MEAN)
             }
             if objects:
                 elsewhere = {
@@ -412,14 +429,12 @@ class FunctionAnalysis:
         self.sinks: list[SinkSpec] = []
         self.returns: list[Value | None] = []
         self._parents: dict[ast.AST, ast.AST] | None = None
-        self.names: list[str] = []
         if not isinstance(scope, ast.Module):
             self.env.update(model.globals())
             owner = model.classes.get(scope)
             if owner is not None and scope.name != "__init__":
                 self.env.update(model.attributes(owner))
-            self.names = _params(scope)
-            for index, name in enumerate(self.names):
+            for index, name in enumerate(_params(scope)):
                 self.env[name] = Value(PARAM, param=index)
             for arg in (*scope.args.kwonlyargs, scope.args.vararg, scope.args.kwarg):
                 if arg is not None:
@@ -428,11 +443,16 @@ class FunctionAnalysis:
     # ---- driver -------------------------------------------------------------------------------
 
     def run(self) -> None:
-        self.block(self.scope.body)
+        try:
+            self.block(self.scope.body)
+        except RecursionError:
+            # too deeply nested to follow (a 1500-term sum): this scope says nothing
+            self.events, self.sinks, self.returns = [], [], [None]
+            self.env = {}
 
     def summary(self) -> Summary:
         returns: Value | None = None
-        if self.returns:
+        if self.returns and not _is_generator(self.scope):
             returns = self.returns[0]
             for value in self.returns[1:]:
                 returns = join(returns, value)
@@ -554,8 +574,9 @@ class FunctionAnalysis:
         elif isinstance(target, ast.Subscript):
             self.ev(target.slice)
             key = _dotted(target.value)
-            if key:
-                # element assignment into an array: the contents are no longer known
+            if key and not (self.env.get(key) and self.env[key].kind == NORMOF):
+                # element assignment into an array: the contents are no longer known (a norm
+                # with its zeros replaced, `l2[l2 == 0] = 1`, is still a norm)
                 self.env[key] = None
         elif isinstance(target, ast.Starred):
             self.bind(target.value, None)
@@ -586,7 +607,7 @@ class FunctionAnalysis:
             key = _dotted(node.args[0])
             value = self.values.get(node.args[0])
             if key:
-                self.env[key] = Value(NORM, backend=value.backend if value else "numpy")
+                self.env[key] = normalized(value, value.backend if value else "numpy")
             return
         if not isinstance(func, ast.Attribute):
             return
@@ -702,7 +723,7 @@ class FunctionAnalysis:
                     path=self.file.path,
                 )
             if base.kind == OUT_JOINT:
-                return Value(NORM, backend="torch")
+                return Value(NORM, backend="torch", source=f"{base.detail}.{node.attr}")
         if node.attr == "pooler_output" and base.kind == RAW:
             return base  # transformers 5 returns an output object from get_*_features
         return None
@@ -731,7 +752,7 @@ class FunctionAnalysis:
                     path=self.file.path,
                 )
                 if base.kind == OUT_PROJ
-                else Value(NORM, backend="torch")
+                else Value(NORM, backend="torch", source=base.detail)
             )
         if base.kind in (*FEATURES, COS, NORMOF):
             return base
@@ -770,7 +791,7 @@ class FunctionAnalysis:
 
     def divide(self, left: Value | None, right: Value | None, right_node: ast.AST) -> Value | None:
         if right is not None and right.kind == NORMOF and (left is None or left.kind in FEATURES):
-            return Value(NORM, backend=left.backend if left else None)
+            return normalized(left, left.backend if left else None)
         if left is None:
             return None
         if left.kind in (COS, NORM):
@@ -841,7 +862,7 @@ class FunctionAnalysis:
             power = _keyword(node, "p") or (node.args[1] if len(node.args) > 1 else None)
             if power is not None and _const(power) not in (2, 2.0):
                 return None
-            return Value(NORM, backend="torch")
+            return normalized(first, "torch")
         if name == "sklearn.preprocessing.normalize":
             norm = _keyword(node, "norm") or (node.args[1] if len(node.args) > 1 else None)
             axis = _keyword(node, "axis")
@@ -849,9 +870,11 @@ class FunctionAnalysis:
                 axis is not None and _const(axis) != 1
             ):
                 return None
-            return Value(NORM, backend="numpy")
+            return normalized(first, "numpy")
         if name in NORM_FUNCTIONS:
             return self.norm_of(node)
+        if name in NORM_KEEPERS:
+            return Value(NORMOF) if any(a is not None and a.kind == NORMOF for a in args) else None
         if name in ("torch.sqrt", "numpy.sqrt"):
             return Value(NORMOF) if first is not None and first.kind == SUMSQ else None
         if name in ("torch.pow", "numpy.power") and len(node.args) == 2:
@@ -952,7 +975,9 @@ class FunctionAnalysis:
     def source_call(self, node: ast.Call, method: str) -> Value | None:
         normalize = _keyword(node, "normalize")
         if normalize is not None:
-            return Value(NORM, backend="torch") if _const(normalize) is True else None
+            if _const(normalize) is not True:
+                return None
+            return Value(NORM, backend="torch", source=method)
         if method.startswith("encode_") and (len(node.args) > 1 or node.keywords):
             return None  # open_clip's positional `normalize`, or another library's signature
         func = node.func
@@ -1119,6 +1144,9 @@ class FunctionAnalysis:
         def substitute(value: Value | None) -> tuple[ast.AST | None, Value | None]:
             if value is None:
                 return None, None
+            if value.kind == NORM and value.param >= 0:
+                arg = bound.get(value.param, (None, None))[1]
+                return None, normalized(arg, value.backend)
             if value.kind == PARAM:
                 arg_node, arg = bound.get(value.param, (None, None))
                 if arg is None:
@@ -1147,12 +1175,14 @@ class FunctionAnalysis:
                 self.sinks.append(SinkSpec(sink, tuple(values)))
             return None
         raw = [self.operand(n, v) for n, v in operands if v.kind == RAW]
+        if raw and any(v.kind == NORM and not v.source for v in values):
+            return None  # the normalized side may not be CLIP features (a cosine classifier head)
         if raw:
             self.events.append(Event("CG301", node, sink, raw, callee))
             return None
-        means = [(n, v) for n, v in operands if v.kind == MEAN]
+        means = [v for _, v in operands if v.kind == MEAN]
         if means:
-            for operand_node, value in means:
+            for value in means:
                 here = value.origin is not None and value.path == self.file.path
                 where = value.origin if here else node
                 target = where if here else None
@@ -1286,6 +1316,18 @@ class FunctionAnalysis:
 _UNHANDLED = object()
 
 
+def normalized(value: Value | None, backend: str | None) -> Value:
+    """The L2 normalization of `value`: it remembers whether CLIP features went in (its
+    `source`), or which parameter, so that a sink can tell CLIP features from other vectors."""
+    if value is not None and value.kind == LIST and value.items:
+        value = value.items[0]
+    if value is None or value.kind not in FEATURES:
+        return Value(NORM, backend=backend)
+    if value.kind == PARAM or (value.kind == NORM and value.param >= 0):
+        return Value(NORM, backend=backend or value.backend, param=value.param)
+    return Value(NORM, backend=backend or value.backend, source=value.source or "features")
+
+
 def _join_missing(value: Value | None) -> Value | None:
     """A name bound on only one path: a list that may still be empty keeps its element kind."""
     return value if value is not None and value.kind == LIST else None
@@ -1312,6 +1354,18 @@ def _assigned_once(tree: ast.Module) -> set[str]:
                 counts[name] = counts.get(name, 0) + 2
         stack.extend(ast.iter_child_nodes(node))
     return {name for name, count in counts.items() if count == 1}
+
+
+def _is_generator(func: ast.AST) -> bool:
+    """Whether calling `func` gives a generator, whose `return` value the caller never sees."""
+    stack = list(ast.iter_child_nodes(func))
+    while stack:
+        node = stack.pop()
+        if isinstance(node, (ast.Yield, ast.YieldFrom)):
+            return True
+        if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)):
+            stack.extend(ast.iter_child_nodes(node))
+    return False
 
 
 def _statements(tree: ast.AST):

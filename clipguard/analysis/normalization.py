@@ -16,6 +16,7 @@ class Judged:
     means: list[Value]
     stds: list[Value]
     target: Target
+    switched: bool  # in a branch chosen by the model's identity
 
 
 def judged_steps(file) -> list[Judged]:
@@ -36,8 +37,8 @@ def _judge_all(file) -> list[Judged]:
         verdicts = {judge(m.values, s.values) for m in means for s in stds}
         if len(verdicts) != 1:
             continue  # a switch between statistics: each branch is somebody's right answer
-        target = model.target(step)
+        target = model.target(step, in_switch=True)
         if target is None:
             continue
-        found.append(Judged(step, verdicts.pop(), means, stds, target))
+        found.append(Judged(step, verdicts.pop(), means, stds, target, model.in_switch(step.node)))
     return found

@@ -67,14 +67,17 @@ class ModuleModel:
             return None
         return unique_target(self.clip_builds)
 
-    def target(self, step: Step) -> Target | None:
-        """The CLIP model `step` feeds, or None (does not, or cannot tell)."""
+    def target(self, step: Step, *, in_switch: bool = False) -> Target | None:
+        """The CLIP model `step` feeds, or None (does not, or cannot tell). A step in a branch
+        chosen by the model's identity feeds nothing, unless `in_switch` asks to look anyway
+        (a typo of CLIP's constants is wrong in every branch)."""
         if step.owner is not None and id(step.owner) in self.builds:
             build = self.builds[id(step.owner)]
             return Target(build.profile, build.known) if build.clip else None
-        if self.in_switch(step.node):
+        if not in_switch and self.in_switch(step.node):
             return None
-        if step.kind in ("resize", "crop") and _about_masks(self.flow.statement(step.node)):
+        if step.kind in ("resize", "crop") and (_about_masks(self.flow.statement(step.node))
+                                                or self._in_training_pipeline(step.node)):
             return None
         reached = self.clip_reach.get(id(step.node))
         if reached:
@@ -187,6 +190,22 @@ class ModuleModel:
         return bool(self._load_index.get(name)) or any(
             isinstance(n, ast.Attribute) and n.attr == name for n in ast.walk(self.flow.tree))
 
+    def _in_training_pipeline(self, node: ast.AST) -> bool:
+        """Whether the step sits in a Compose with random augmentations: the geometry of training
+        is deliberately not the reference's."""
+        for parent, _ in self.flow.ancestors(node):
+            if isinstance(parent, ast.Call) and _collector(parent.func):
+                for inner in ast.walk(parent):
+                    if isinstance(inner, ast.Call):
+                        func = inner.func
+                        name = func.attr if isinstance(func, ast.Attribute) else \
+                            func.id if isinstance(func, ast.Name) else ""
+                        if name.startswith(("Random", "Color", "Trivial", "Rand", "AutoAugment")):
+                            return True
+            if isinstance(parent, ast.stmt):
+                return False
+        return False
+
     def in_switch(self, node: ast.AST) -> bool:
         """Whether the node sits in a branch chosen by the model's identity."""
         for parent, field_name in self.flow.ancestors(node):
@@ -264,13 +283,27 @@ def module_model(file) -> ModuleModel:
     return file.memo("clipguard.pipelines", _build)
 
 
+class _LazyFlow:
+    """Builds the module's `Flow` on first use: most modules never need it."""
+
+    def __init__(self, tree: ast.Module) -> None:
+        self._tree = tree
+        self._flow: Flow | None = None
+
+    def __getattr__(self, name: str):
+        if self._flow is None:
+            self._flow = Flow(self._tree)
+        return getattr(self._flow, name)
+
+
 def _build(file) -> ModuleModel:
-    flow = Flow(file.tree)
-    model = ModuleModel(file, flow)
-    parents_key: dict[int, str | None] = {}
+    flow = _LazyFlow(file.tree)
+    model = ModuleModel(file, flow)  # type: ignore[arg-type]
+    keys: dict[int, str] = {}
     sinks: list[ast.Call] = []
     for node in ast.walk(file.tree):
         if isinstance(node, ast.Call):
+            keys.update((id(k.value), k.arg) for k in node.keywords if k.arg)
             build = classify(file, node, flow)
             if build is not None:
                 model.builds[id(node)] = build
@@ -283,10 +316,11 @@ def _build(file) -> ModuleModel:
             step = arithmetic_step(node)
             if step:
                 model.steps.append(step)
+        elif isinstance(node, ast.Dict):
+            keys.update((id(v), k.value) for k, v in zip(node.keys, node.values)
+                        if isinstance(k, ast.Constant) and isinstance(k.value, str))
         if isinstance(node, (ast.Call, ast.Dict)):
-            key = _key_of(flow, node)
-            parents_key[id(node)] = key
-            build = config_build(node, key)
+            build = config_build(node, keys.get(id(node)))
             if build is not None and id(node) not in model.builds:
                 model.builds[id(node)] = build
             step = config_step(node)
@@ -297,22 +331,10 @@ def _build(file) -> ModuleModel:
             for step in model.steps:
                 if step.node is stmt.value:
                     model.step_names[id(step.node)] = stmt.targets[0].id
-    _trace(model, sinks)
+    # sinks matter for the steps here, or for the modules that call this one's helpers
+    if model.steps or SINK_WORDS.search(file.text):
+        _trace(model, sinks)
     return model
-
-
-def _key_of(flow: Flow, node: ast.AST) -> str | None:
-    parent = flow.parent.get(id(node))
-    if parent is None:
-        return None
-    owner, _ = parent
-    if isinstance(owner, ast.keyword):
-        return owner.arg
-    if isinstance(owner, ast.Dict):
-        for key, value in zip(owner.keys, owner.values):
-            if value is node and isinstance(key, ast.Constant) and isinstance(key.value, str):
-                return key.value
-    return None
 
 
 def role(model: ModuleModel, node: ast.AST, hops: int = 0) -> tuple[str, Build] | None:
@@ -390,6 +412,8 @@ def _trace(model: ModuleModel, calls: list[ast.Call]) -> None:
         other = False
         if isinstance(func, ast.Attribute) and func.attr in CLIP_METHODS:
             found = role(model, func.value)
+            if found is None and model.other_builds and not model.clip_builds:
+                continue  # another model family's method of the same name
             if found is None or found[1].clip:
                 target = Target(found[1].profile, found[1].known) if found else local
             else:
@@ -447,20 +471,23 @@ def _parameter_loads(tree: ast.Module) -> dict[int, tuple[str, int, str]]:
 
 
 _IN_PROGRESS: set[str] = set()
+SINK_WORDS = re.compile(r"encode_image|get_image_features|\.visual\(|vision_model\(")
 
 
 def _imported_sink(model: ModuleModel, call: ast.Call) -> list[ast.AST] | None:
     """Arguments of a call to another project module's function that hands them to CLIP."""
     file = model.file
     project = getattr(file, "project", None)
+    if project is None or _IN_PROGRESS or not model.steps:
+        return None  # one level deep: a helper's helpers are not followed
     qualified = file.qualname(call.func)
-    if project is None or qualified is None:
+    if qualified is None:
         return None
     found = project.lookup(file.path, qualified)
     if found is None or "." in found[1]:
         return None
     other = project.source(found[0])
-    if other is None or other.path in _IN_PROGRESS:
+    if other is None or not SINK_WORDS.search(other.text):
         return None
     _IN_PROGRESS.add(file.path)
     try:

@@ -26,6 +26,14 @@ def normalize_edits(file: SourceFile, operands: list[Operand]) -> list[Edit] | N
 
 def _wrap(file: SourceFile, node: ast.AST, backend: str | None, bare: bool) -> list[Edit] | None:
     text = file.segment(node)
+    if (
+        backend == "torch"
+        and isinstance(node, (ast.Name, ast.Attribute))
+        and _divides_by_norm(file)
+    ):
+        # the file's own idiom, as in the openai/CLIP README
+        divided = f"{text} / {text}.norm(dim=-1, keepdim=True)"
+        return [file.replace(node, divided if bare else f"({divided})")]
     if backend == "torch":
         prefix, imports = _torch_normalize(file)
         if prefix is None:
@@ -102,3 +110,23 @@ def _repeatable(node: ast.AST) -> bool:
         elif not isinstance(child, _PURE):
             return False
     return True
+
+
+def _divides_by_norm(file: SourceFile) -> bool:
+    """Whether the file already normalizes with `x / x.norm(dim=-1, keepdim=True)` or `/=`."""
+
+    def scan(_: SourceFile) -> bool:
+        for node in ast.walk(file.tree):
+            if isinstance(node, (ast.BinOp, ast.AugAssign)) and isinstance(node.op, ast.Div):
+                right = node.right if isinstance(node, ast.BinOp) else node.value
+                if (
+                    isinstance(right, ast.Call)
+                    and isinstance(right.func, ast.Attribute)
+                    and right.func.attr == "norm"
+                    and {(k.arg, getattr(k.value, "value", None)) for k in right.keywords}
+                    >= {("keepdim", True)}
+                ):
+                    return True
+        return False
+
+    return file.memo("clipguard.divides_by_norm", scan)

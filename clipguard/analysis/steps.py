@@ -12,7 +12,7 @@ import ast
 import re
 from dataclasses import dataclass
 
-from clipguard.analysis.constants import number
+from clipguard.analysis.constants import PASS_THROUGH, WRAPPERS, number
 from clipguard.analysis.models import argument, config_items, string
 
 TORCHVISION = re.compile(r"^torchvision\.transforms(\.v2)?(\.functional)?\.")
@@ -200,9 +200,27 @@ def _is_weights(file, node: ast.AST, flow) -> bool:
 
 def arithmetic_step(node: ast.BinOp) -> Step | None:
     """`(x - MEAN) / STD`, the hand-written normalization."""
-    if isinstance(node.op, ast.Div) and isinstance(node.left, ast.BinOp) and isinstance(node.left.op, ast.Sub):
+    if isinstance(node.op, ast.Div) and isinstance(node.left, ast.BinOp) and isinstance(node.left.op, ast.Sub) \
+            and _could_be_constant(node.left.right) and _could_be_constant(node.right):
         return Step(node, "normalize", "arithmetic", mean=node.left.right, std=node.right)
     return None
+
+
+def _could_be_constant(node: ast.AST) -> bool:
+    """Shapes a mean/std constant can take (not `x.mean()` or `torch.sqrt(var + eps)`)."""
+    while isinstance(node, (ast.Subscript, ast.Call)):
+        if isinstance(node, ast.Call):
+            func = node.func
+            name = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else ""
+            if name in WRAPPERS or name in PASS_THROUGH:
+                node = node.args[0] if name in WRAPPERS and node.args else \
+                    func.value if isinstance(func, ast.Attribute) else node
+                if isinstance(node, ast.Call) and node.func is func:
+                    return False
+                continue
+            return False
+        node = node.value
+    return isinstance(node, (ast.Name, ast.Attribute, ast.List, ast.Tuple, ast.ListComp, ast.BinOp))
 
 
 def method_chain_step(call: ast.Call) -> Step | None:
@@ -247,7 +265,7 @@ def interpolation_kinds(file, flow, node: ast.AST | None, step: Step, hops: int 
         orelse = interpolation_kinds(file, flow, node.orelse, step, hops + 1)
         return None if body is None or orelse is None else body | orelse
     qualified = file.qualname(node)
-    if qualified and qualified.split(".")[0] in ("torchvision", "PIL", "cv2", "albumentations"):
+    if qualified and qualified.split(".")[0] in ("torchvision", "PIL", "cv2", "albumentations", "transformers"):
         return {MODE_WORDS.get(qualified.rsplit(".", 1)[-1], "other")}
     if isinstance(node, ast.Name) and flow is not None:
         definitions = flow.definitions(node)

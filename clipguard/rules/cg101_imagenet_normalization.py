@@ -79,7 +79,8 @@ class ImagenetNormalization(Rule):
                     self.report(step.node, "a torchvision ImageNet weights' `transforms()` (ImageNet "
                                 "mean/std, bilinear) feeds a CLIP model")
         for judged in judged_steps(self.file):
-            if judged.verdict != "imagenet" or judged.target.profile.normalization == "imagenet":
+            if judged.verdict != "imagenet" or judged.switched \
+                    or judged.target.profile.normalization == "imagenet":
                 continue
             step = judged.step
             edits = pair_edits(self.file, model.flow, step, judged.means, judged.stds)

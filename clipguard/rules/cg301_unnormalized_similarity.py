@@ -156,13 +156,14 @@ index.add(feats)
         source = next((o.value.source for o in event.operands if o.value.source), "a CLIP encoder")
         verb = "reach" if len(shown) > 1 else "reaches"
         what = f"{names} (from `{source}`)" if names else f"features from `{source}`"
-        if event.callee:
+        where = f"`{event.sink}` in `{event.callee}`" if event.callee else f"`{event.sink}`"
+        if event.sink.startswith("faiss"):
             return (
-                f"{what} {verb} a dot product in `{event.callee}` without L2 normalization: "
-                "the score is not cosine similarity"
+                f"{what} {verb} {where} without L2 normalization: the index then ranks "
+                "by vector norm, not by cosine similarity"
             )
         return (
-            f"{what} {verb} `{event.sink}` without L2 normalization: the score is not cosine "
+            f"{what} {verb} {where} without L2 normalization: the score is not cosine "
             "similarity and ranks by vector norm"
         )
 

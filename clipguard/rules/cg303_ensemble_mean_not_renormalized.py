@@ -35,7 +35,7 @@ class EnsembleMeanNotRenormalized(Rule):
     name = "ensemble-mean-not-renormalized"
     message = (
         "mean of normalized embeddings used without normalizing again: its norm is below 1, "
-        "so its scores are not cosine similarities and shrink with prompt disagreement"
+        "so its scores are not cosine similarities and shrink when the averaged vectors disagree"
     )
     summary = "Mean of normalized embeddings (prompt ensemble) used without renormalizing"
     fix_applicability = "unsafe"
