@@ -9,28 +9,70 @@ from collections.abc import Iterable, Sequence
 from clipguard.diagnostics import Finding
 from clipguard.project import Project
 from clipguard.rule import Rule
-from clipguard.source import SourceError, SourceFile, decode, parse
+from clipguard.source import SourceError, SourceFile, decode, gc_paused, parse
 
 UNREADABLE = ("CG000", "unreadable-source")
 _NOQA = re.compile(r"#\s*noqa(?::[\s]*(?P<codes>[A-Z]+[0-9]+(?:[\s,]+[A-Z]+[0-9]+)*))?", re.IGNORECASE)
 
 
-def check_file(file: SourceFile, rules: Sequence[type[Rule]]) -> list[Finding]:
-    """Every finding of `rules` in `file`, before `noqa` suppression."""
-    instances = [rule(file) for rule in rules]
+def check_file(file: SourceFile, rules: Sequence[type[Rule]], *, isolate: bool = False) -> list[Finding]:
+    """Every finding of `rules` in `file`, before `noqa` suppression. With `isolate`, a rule that
+    raises is dropped for this file and reported as one CG000 finding; the other rules go on."""
+    failures: list[tuple[type[Rule], BaseException, ast.AST | None]] = []
+    instances = []
+    for rule in rules:
+        try:
+            instances.append(rule(file))
+        except Exception as exc:
+            if not isolate:
+                raise
+            failures.append((rule, exc, None))
+    broken: set[int] = set()
+
+    def fail(instance: Rule, exc: Exception, node: ast.AST | None) -> None:
+        if not isolate:
+            raise exc
+        broken.add(id(instance))
+        failures.append((type(instance), exc, node))
+
     dispatch: dict[type, list] = {}
     for instance in instances:
         for node_name, method in instance.handlers().items():
             node_type = getattr(ast, node_name, None)
             if isinstance(node_type, type):
-                dispatch.setdefault(node_type, []).append(getattr(instance, method))
+                dispatch.setdefault(node_type, []).append((instance, getattr(instance, method)))
     if dispatch:
         for node in _walk(file.tree):
-            for handler in dispatch.get(type(node), ()):
-                handler(node)
+            for instance, handler in dispatch.get(type(node), ()):
+                if id(instance) in broken:
+                    continue
+                try:
+                    handler(node)
+                except Exception as exc:  # noqa: BLE001 - one rule's bug must not hide the rest
+                    fail(instance, exc, node)
     for instance in instances:
-        instance.finish()
-    return [finding for instance in instances for finding in instance.findings]
+        if id(instance) not in broken:
+            try:
+                instance.finish()
+            except Exception as exc:  # noqa: BLE001
+                fail(instance, exc, None)
+    findings = [f for i in instances if id(i) not in broken for f in i.findings]
+    if failures:
+        findings.append(_internal_error(file, failures))
+    return findings
+
+
+def _internal_error(file: SourceFile, failures: list) -> Finding:
+    """One CG000 finding naming every rule that raised on this file, at the first failure's node."""
+    _, exc, node = failures[0]
+    line = getattr(node, "lineno", 1) if 0 < getattr(node, "lineno", 1) <= len(file.lines) else 1
+    column = file.column(line, getattr(node, "col_offset", 0)) if line == getattr(node, "lineno", 0) else 1
+    codes = ", ".join(dict.fromkeys(r.code for r, _, _ in failures))
+    if isinstance(exc, RecursionError):
+        message = f"too deeply nested to analyze (in {codes})"
+    else:
+        message = f"internal error in {codes} while analyzing: {type(exc).__name__}: {exc}"
+    return Finding(file.path, line, column, line, column, *UNREADABLE, message[:300])
 
 
 def _walk(tree: ast.AST) -> Iterable[ast.AST]:
@@ -57,14 +99,16 @@ def suppressed(finding: Finding, lines: Sequence[str]) -> bool:
 
 
 def lint_text(text: str, rules: Sequence[type[Rule]], path: str = "<string>",
-              project: Project | None = None, newline: str = "\n") -> list[Finding]:
-    """Findings for source text, `noqa` applied and sorted; a parse failure is one CG000."""
+              project: Project | None = None, newline: str = "\n", *, isolate: bool = False) -> list[Finding]:
+    """Findings for source text, `noqa` applied and sorted; a parse failure is one CG000. With
+    `isolate` (the engine), a rule that raises becomes a CG000 finding instead of an exception."""
     try:
         tree = parse(text, path)
     except SourceError as err:
         return [unreadable(path, err)]
     file = SourceFile(path, text, tree, newline=newline, project=project)
-    findings = [f for f in check_file(file, rules) if not suppressed(f, file.lines)]
+    with gc_paused():
+        findings = [f for f in check_file(file, rules, isolate=isolate) if not suppressed(f, file.lines)]
     return sorted(findings, key=lambda f: f.sort_key)
 
 

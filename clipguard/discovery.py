@@ -81,7 +81,7 @@ def _walk(top: str, exclude: tuple[str, ...], root: Path | None):
             and not _excluded(os.path.join(directory, d), exclude, root)
         )
         for name in sorted(filenames):
-            if not (name.endswith(".py") or name.endswith(".pyi")):
+            if not name.endswith((".py", ".pyi")):
                 continue
             full = os.path.join(directory, name)
             if _excluded(full, exclude, root):

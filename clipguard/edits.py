@@ -17,23 +17,66 @@ def _offsets(text: str) -> list[int]:
     return starts
 
 
-def apply_edits(text: str, edits: Iterable[Edit]) -> str:
-    """Apply non-overlapping edits; identical edits (an import two fixes add) apply once."""
-    starts = _offsets(text)
+class _Positions:
+    """Character offsets of (line, column) positions in one text, checked to lie inside it."""
 
-    def offset(line: int, column: int) -> int:
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.starts = _offsets(text)
+
+    def offset(self, line: int, column: int) -> int:
+        starts, text = self.starts, self.text
+        if not 0 < line < len(starts) or column < 1:
+            raise ValueError(f"edit position {line}:{column} is outside the text")
+        line_end = starts[line + 1] if line + 1 < len(starts) else len(text)
+        if column - 1 > len(text[starts[line]:line_end].rstrip("\r\n")):
+            raise ValueError(f"edit position {line}:{column} is past the end of its line or inside its break")
         return starts[line] + column - 1
 
-    spans = sorted({(offset(e.line, e.column), offset(e.end_line, e.end_column), e.content) for e in edits})
+    def spans(self, edits: Iterable[Edit]) -> list[tuple[int, int, str]]:
+        """Sorted (start, end, content) of distinct edits; ValueError if any is bad or they overlap."""
+        spans = sorted({(self.offset(e.line, e.column), self.offset(e.end_line, e.end_column), e.content)
+                        for e in edits})
+        cursor = 0
+        for start, end, _ in spans:
+            if start < cursor or end < start:
+                raise ValueError("overlapping edits")
+            cursor = end
+        return spans
+
+
+def apply_edits(text: str, edits: Iterable[Edit]) -> str:
+    """Apply non-overlapping edits; identical edits (an import two fixes add) apply once. Line
+    breaks in inserted text follow the file's own (first) line break, so CRLF files stay CRLF.
+    Raises ValueError for an edit outside the text or overlapping another."""
+    match = _LINE_BREAK.search(text)
+    newline = match.group() if match else "\n"
     out, cursor = [], 0
-    for start, end, content in spans:
-        if start < cursor:
-            raise ValueError("overlapping edits")
+    for start, end, content in _Positions(text).spans(edits):
         out.append(text[cursor:start])
-        out.append(content)
+        out.append(_newlines(content, newline))
         cursor = end
     out.append(text[cursor:])
     return "".join(out)
+
+
+def well_formed(text: str, fixes: Iterable[Fix]) -> list[Fix]:
+    """The fixes whose edits lie inside `text` and do not overlap each other (else a rule bug)."""
+    positions = _Positions(text)
+    kept = []
+    for fix in fixes:
+        try:
+            positions.spans(fix.edits)
+        except ValueError:
+            continue
+        kept.append(fix)
+    return kept
+
+
+def _newlines(content: str, newline: str) -> str:
+    if newline == "\n" or "\n" not in content and "\r" not in content:
+        return content
+    return _LINE_BREAK.sub(newline, content)
 
 
 def compatible_fixes(fixes: Iterable[Fix]) -> list[Fix]:

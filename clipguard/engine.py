@@ -11,6 +11,7 @@ import sys
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from stat import S_ISREG
 
 from clipguard import prefilter
 from clipguard.cache import Cache
@@ -126,7 +127,12 @@ def _scan(target: Target, trigger, cache: Cache | None) -> Scan:
     except OSError as exc:
         scan.error = f"cannot read: {exc.strerror or exc}"
         return scan
+    if not S_ISREG(stat.st_mode):  # a FIFO or device named *.py: reading it could block forever
+        scan.error = "cannot read: not a regular file"
+        return scan
     entry = cache.get(key) if cache is not None else None
+    if not _well_formed(entry):
+        entry = None
     if entry is not None and entry.get("mtime") == stat.st_mtime_ns and entry.get("size") == stat.st_size:
         scan.cached, scan.sha = entry, entry["sha"]
         scan.marker, scan.trigger = entry["marker"], entry["trigger"]
@@ -155,6 +161,15 @@ def _scan(target: Target, trigger, cache: Cache | None) -> Scan:
     if scan.marker or scan.trigger:
         scan.imports = scan_imports(data)
     return scan
+
+
+_ENTRY_KEYS = {"sha": str, "marker": bool, "trigger": bool, "imports": list}
+
+
+def _well_formed(entry) -> bool:
+    """A cache entry this version can use (a damaged cache file only costs speed)."""
+    return isinstance(entry, dict) and all(isinstance(entry.get(k), t) for k, t in _ENTRY_KEYS.items()) \
+        and (entry.get("noqa") is None or isinstance(entry.get("noqa"), list))
 
 
 def _scan_entry(scan: Scan) -> dict:
@@ -237,10 +252,11 @@ def _lint_task(task: tuple[str, str, bool]) -> list[Finding]:
     except SourceError as err:
         return [_unreadable(display, err.message, err.line, err.column)]
     try:
-        return lint_text(decoded.text, _WORKER["rules"], display, _WORKER["project"], decoded.newline)
+        return lint_text(decoded.text, _WORKER["rules"], display, _WORKER["project"], decoded.newline,
+                         isolate=True)
     except RecursionError:
         return [_unreadable(display, "too deeply nested to analyze")]
-    except Exception as exc:  # a rule's bug must not hide the other files' findings
+    except Exception as exc:  # noqa: BLE001 - a bug must not hide the other files' findings
         return [_unreadable(display, f"internal error while analyzing: {type(exc).__name__}: {exc}")]
 
 
@@ -248,20 +264,34 @@ def _lint_task(task: tuple[str, str, bool]) -> list[Finding]:
 
 def _fix_file(scan: Scan, findings: list[Finding], rules: tuple[type[Rule], ...], project: Project,
               settings: Settings, diff: bool, report: Report) -> list[Finding]:
+    display = scan.target.display
     try:
         data = scan.data if scan.data is not None else Path(scan.target.path).read_bytes()
         decoded = decode(data)
     except (OSError, SourceError):
         return findings
-    display = scan.target.display
+    if hashlib.sha256(data).hexdigest() != scan.sha:  # the findings describe other contents
+        report.warnings.append(f"{display}: changed on disk while clipguard ran; not fixed")
+        return findings
+    report_unreadable = UNREADABLE[0] in settings.enabled_codes()
 
     def lint(text: str) -> list[Finding]:
-        return lint_text(text, rules, display, project, decoded.newline)
+        # Later rounds see the same noqa and per-file-ignores as the first: an ignored rule's fix
+        # must never be applied.
+        found = lint_text(text, rules, display, project, decoded.newline, isolate=True)
+        return _filter(found, scan, settings, report_unreadable)
 
-    fixed, remaining, applied = fix_text(decoded.text, lint, settings, findings)
+    try:
+        # Lint again from exactly these bytes: the edits' positions must describe them.
+        fixed, remaining, applied = fix_text(decoded.text, lint, settings)
+        new_data = (("\ufeff" if decoded.bom else "") + fixed).encode(decoded.encoding)
+        if decode(new_data).text != fixed:  # e.g. a coding cookie pushed below line 2
+            raise ValueError("the fixed text would not decode back to itself")
+    except (ValueError, SourceError, RecursionError) as exc:  # UnicodeEncodeError is a ValueError
+        report.warnings.append(f"{display}: fixes not applied: {exc}")
+        return findings
     if not applied:
         return findings
-    new_data = (("\ufeff" if decoded.bom else "") + fixed).encode(decoded.encoding)
     if diff:
         report.diffs.append("".join(difflib.unified_diff(
             decoded.text.splitlines(keepends=True), fixed.splitlines(keepends=True),
@@ -271,7 +301,8 @@ def _fix_file(scan: Scan, findings: list[Finding], rules: tuple[type[Rule], ...]
     try:
         write_atomic(scan.target.path, data, new_data)
     except (FileChanged, OSError) as exc:
-        report.warnings.append(str(exc) if isinstance(exc, FileChanged) else f"{display}: cannot write: {exc}")
+        report.warnings.append(f"{display}: changed on disk while clipguard ran; not fixed"
+                               if isinstance(exc, FileChanged) else f"{display}: cannot write: {exc}")
         return findings
     report.fixed += applied
     return remaining

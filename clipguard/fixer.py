@@ -6,12 +6,13 @@ import ast
 import os
 import stat
 import tempfile
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 
 from clipguard.config import Settings
 from clipguard.diagnostics import Finding
-from clipguard.edits import apply_edits, compatible_fixes
+from clipguard.edits import apply_edits, compatible_fixes, well_formed
 
 MAX_ROUNDS = 10
 Linter = Callable[[str], list[Finding]]
@@ -30,13 +31,15 @@ def applicable(finding: Finding, settings: Settings) -> bool:
 def still_valid(text: str) -> bool:
     """The fixed text parses for both `ast` and libcst, and libcst round-trips it exactly."""
     try:
-        ast.parse(text)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            ast.parse(text)
         import libcst  # only here: libcst is the lossless reference, and slow to import
 
         return libcst.parse_module(text).code == text
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return False
-    except Exception:  # libcst.ParserSyntaxError and friends
+    except Exception:  # noqa: BLE001 - libcst.ParserSyntaxError and friends
         return False
 
 
@@ -46,10 +49,14 @@ def fix_text(text: str, lint: Linter, settings: Settings,
     findings = lint(text) if findings is None else findings
     applied = 0
     for _ in range(MAX_ROUNDS):
-        fixes = compatible_fixes(f.fix for f in findings if applicable(f, settings))
+        fixes = compatible_fixes(well_formed(text, [f.fix for f in findings if applicable(f, settings)]))
         if not fixes:
             break
         candidate = apply_edits(text, [edit for fix in fixes for edit in fix.edits])
+        if not still_valid(candidate) and len(fixes) > 1:
+            # One broken fix must not block the others: fall back to the first fix alone.
+            fixes = fixes[:1]
+            candidate = apply_edits(text, list(fixes[0].edits))
         if candidate == text or not still_valid(candidate):
             break
         text, applied = candidate, applied + len(fixes)

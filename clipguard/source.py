@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import ast
+import gc
 import io
 import re
 import tokenize
-from collections.abc import Callable
+import warnings
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -19,6 +22,8 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
+_MISSING = object()
+_HEADER_COMMENT = re.compile(r"#!|[ \t\f]*#.*?coding[:=]")  # PEP 263 cookie, or a shebang
 
 
 class SourceError(Exception):
@@ -45,7 +50,14 @@ def decode(data: bytes) -> Decoded:
     try:
         encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
     except SyntaxError as exc:
-        raise SourceError(f"cannot decode: {exc.msg if hasattr(exc, 'msg') else exc}") from None
+        message = str(exc.msg if hasattr(exc, "msg") else exc)
+        try:
+            data.decode("utf-8")
+        except UnicodeDecodeError as bad:  # the usual case: Latin-1 or cp1252 bytes, no cookie
+            line = data[: bad.start].count(b"\n") + 1
+            raise SourceError(f"cannot decode as utf-8 ({bad.reason}) and no encoding is declared",
+                              line) from None
+        raise SourceError(f"cannot decode: {message.split(' for ')[0]}") from None
     bom = encoding == "utf-8-sig"
     try:
         text = data.decode(encoding)
@@ -55,16 +67,31 @@ def decode(data: bytes) -> Decoded:
             line = data[: exc.start].count(b"\n") + 1
         name = "utf-8" if bom else encoding
         raise SourceError(f"cannot decode as {name}: {exc.reason if hasattr(exc, 'reason') else exc}", line) from None
-    if text.startswith("\ufeff"):
-        text = text[1:]
+    text = text.removeprefix("\ufeff")
     match = _LINE_BREAK.search(text)
     return Decoded(text, "utf-8" if bom else encoding, bom, match.group() if match else "\n")
+
+
+@contextmanager
+def gc_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector: an `ast` tree is millions of acyclic objects, and
+    collections triggered while building and analyzing one cost half the time (200,000 lines:
+    parse 9 s with it, 3 s without). Nested uses are fine; the outermost re-enables it."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def parse(text: str, filename: str) -> ast.Module:
     """Parse with the stdlib; every failure becomes a SourceError with a position."""
     try:
-        return ast.parse(text, filename=filename)
+        with gc_paused(), warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # the user's SyntaxWarnings are not ours to print
+            return ast.parse(text, filename=filename)
     except SyntaxError as exc:
         return _raise_syntax(exc)
     except (RecursionError, MemoryError):
@@ -88,6 +115,7 @@ class SourceFile:
         self.newline = newline
         self.project = project
         self._memo: dict[str, Any] = {}
+        self._utf8: dict[int, bytes | None] = {}
 
     @classmethod
     def from_text(cls, text: str, path: str = "<string>", project: Project | None = None) -> SourceFile:
@@ -129,10 +157,13 @@ class SourceFile:
 
     def column(self, line: int, byte_offset: int) -> int:
         """Convert an `ast` UTF-8 byte offset on a 1-based line into a 1-based character column."""
-        text = self.lines[line - 1] if 0 < line <= len(self.lines) else ""
-        if text.isascii():
+        encoded = self._utf8.get(line, _MISSING)
+        if encoded is _MISSING:  # encode each line once: minified files have one huge line
+            text = self.lines[line - 1] if 0 < line <= len(self.lines) else ""
+            encoded = self._utf8[line] = None if text.isascii() else text.encode("utf-8")
+        if encoded is None:
             return byte_offset + 1
-        return len(text.encode("utf-8")[:byte_offset].decode("utf-8", "replace")) + 1
+        return len(encoded[:byte_offset].decode("utf-8", "replace")) + 1
 
     def span(self, node: ast.AST) -> tuple[int, int, int, int]:
         """1-based (line, column, end_line, end_column) of a node; end is exclusive."""
@@ -169,4 +200,10 @@ class SourceFile:
         if after is not None:
             end_line = after.end_lineno or after.lineno
             return self.insert(end_line, len(self.lines[end_line - 1]) + 1, self.newline + statement)
-        return self.insert(1, 1, statement + self.newline)
+        # Never above a shebang or a coding cookie: both only work on the first two lines.
+        line = 1
+        while line <= min(2, len(self.lines)) and _HEADER_COMMENT.match(self.lines[line - 1]):
+            line += 1
+        if line > len(self.lines):
+            return self.insert(line - 1, len(self.lines[line - 2]) + 1, self.newline + statement)
+        return self.insert(line, 1, statement + self.newline)
