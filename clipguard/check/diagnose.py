@@ -12,11 +12,12 @@ from typing import Any
 
 import numpy as np
 
+from clipguard.check import hypotheses as hyp
 from clipguard.check.estimate import Affine, looks_uint8, name_stats
 from clipguard.check.fixes import suggest
-from clipguard.check.hypotheses import no_crop
+from clipguard.check.hypotheses import TENSOR_RESIZES, no_crop
 from clipguard.check.modes import mode_findings
-from clipguard.check.search import Ablation, Fit, Search, reference_geometry
+from clipguard.check.search import Ablation, Fit, Search, mix, reference_geometry, target_size
 from clipguard.check.types import EQUIVALENT_MAX_ABS, EQUIVALENT_MEAN_ABS, Cause, Output, Probe
 from clipguard.profiles import Profile
 
@@ -26,6 +27,7 @@ INTERPOLATION_CAUSES = {"bilinear": "interpolation.bilinear", "nearest": "interp
 # Rank: unusable output first, then wrong shapes, then value causes by impact, then the rest.
 TIERS = {"error": 0, "layout.hwc": 1, "geometry.size": 1, "geometry.no-crop": 1, "dtype": 3,
          "mode.error": 4, "mode.conversion": 4}
+ROUNDING_TIER = 5
 
 
 def diagnose(probes: list[Probe], outputs: dict[str, Output], references: dict[str, np.ndarray],
@@ -51,6 +53,7 @@ def diagnose(probes: list[Probe], outputs: dict[str, Output], references: dict[s
     others = [p for p in probes if p.mode != "RGB" and p.name in arrays
               and _drifted(arrays[p.name], references[p.name])]
     causes += _mode_causes(others, arrays, profile, model)
+    _extend_tensor_resize(causes, others, arrays, profile, model)
     causes += _dtype_causes(outputs, causes, profile)
     _note_pil_outputs(causes, outputs)
     return _rank(_merge(causes), {p.name for p in rgb})
@@ -145,6 +148,10 @@ def _value_cause(ablation: Ablation, best: Fit, profile: Profile) -> Cause:
     elif ablation.dimension == "interpolation":
         cause_id = INTERPOLATION_CAUSES.get(ablation.found, "interpolation.other")
         evidence.update(best_hypothesis=ablation.found, reference=ablation.reference)
+        if ablation.found in TENSOR_RESIZES:  # rounding, not a filter: the worst pixel tells
+            evidence.update(resampling=TENSOR_RESIZES[ablation.found],
+                            max_abs_vs_reference=round(ablation.max_abs[0], 5),
+                            max_abs_under_hypothesis=round(ablation.max_abs[1], 5))
     elif ablation.dimension == "order":
         cause_id = "channels.bgr" if ablation.found == "bgr" else "mode.conversion"
         evidence.update(best_hypothesis=ablation.found)
@@ -206,6 +213,39 @@ def _mode_causes(others: list[Probe], arrays: dict[str, np.ndarray], profile: Pr
                    profile)]
 
 
+def _within_tolerance(probe: Probe, y: np.ndarray, plan: hyp.Plan, model: Fit, interpolation: str,
+                      profile: Profile) -> bool:
+    """Whether the model with this interpolation renders the probe within the DESIGN tolerance,
+    converting its mode after resizing or before (for L, CMYK or I;16 only the rounding differs)."""
+    units = np.abs(model.affine.scale)[:, None, None] * np.asarray(profile.std)[:, None, None]
+    for conversion in ("after", "before"):
+        x = mix(hyp.render(probe.image, plan, interpolation, conversion), model.order)
+        residual = np.abs(y - model.affine.apply(x)) / units
+        if residual.max() <= EQUIVALENT_MAX_ABS and residual.mean() <= EQUIVALENT_MEAN_ABS:
+            return True
+    return False
+
+
+def _extend_tensor_resize(causes: list[Cause], others: list[Probe], arrays: dict[str, np.ndarray],
+                          profile: Profile, model: Fit) -> None:
+    """Non-RGB probes that only the tensor resize puts outside the tolerance join its cause."""
+    cause = next((c for c in causes if c.evidence.get("best_hypothesis") in TENSOR_RESIZES), None)
+    if cause is None:
+        return
+    covered = {name for c in causes for name in c.probes}
+    for probe in others:
+        y = arrays[probe.name]
+        geometry = hyp.geometries(target_size(y, profile.n_px), reference_geometry(profile)).get(
+            model.geometry)
+        plan = geometry(*probe.size) if geometry and y.shape[0] == 3 else None
+        if probe.name in covered or plan is None or (
+                plan.box[3] - plan.box[1], plan.box[2] - plan.box[0]) != y.shape[1:]:
+            continue
+        if (_within_tolerance(probe, y, plan, model, model.interpolation, profile)
+                and not _within_tolerance(probe, y, plan, model, profile.interpolation, profile)):
+            cause.probes = sorted({*cause.probes, probe.name})
+
+
 def _dtype_causes(outputs: dict[str, Output], causes: list[Cause],
                   profile: Profile) -> list[Cause]:
     found: dict[str, list[str]] = {}
@@ -255,6 +295,8 @@ def _rank(causes: list[Cause], rgb_probes: set[str]) -> list[Cause]:
     def tier(cause: Cause) -> int:
         if cause.id.startswith("mode.") and rgb_probes.intersection(cause.probes):
             return 1  # ordinary RGB images are affected too: not a corner case
+        if "max_abs_vs_reference" in cause.evidence and _impact(cause) < EQUIVALENT_MEAN_ABS:
+            return ROUNDING_TIER  # within the mean tolerance: only a few pixels break the max
         return TIERS.get(cause.id, 2)
 
     return sorted(causes, key=lambda c: (tier(c), -_impact(c)))

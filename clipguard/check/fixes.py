@@ -24,6 +24,15 @@ def _geometry(profile: Profile) -> str:
     return f"Resize({n}) then CenterCrop({n})"
 
 
+def _tensor_resize(profile: Profile, evidence: dict[str, Any]) -> str:
+    mean, worst = evidence.get("mean_abs_vs_reference"), evidence.get("max_abs_vs_reference")
+    size = f"{mean:.2g} mean abs, {worst:.2g} max" if mean is not None and worst else "small"
+    return (f"resize the PIL image, not a tensor: Resize({profile.n_px}, "
+            f"interpolation={_interpolation(profile)}) on the PIL input, before ToTensor(), "
+            "matches Pillow exactly; the tensor resize rounds differently from Pillow's two 8-bit "
+            f"passes ({size} here): small, but beyond the one-8-bit-step tolerance")
+
+
 def suggest(cause: str, profile: Profile, evidence: dict[str, Any]) -> str:
     """A one-line fix for `cause` under `profile`."""
     n = profile.n_px
@@ -41,6 +50,8 @@ def suggest(cause: str, profile: Profile, evidence: dict[str, Any]) -> str:
         return ("scale pixels to [0, 1] before normalizing: ToTensor(), or "
                 f"v2.ToDtype(torch.float32, scale=True), instead of PILToTensor() or a raw array; "
                 f"then {normalize}")
+    if cause.startswith("interpolation.") and found.startswith("tensor-"):
+        return _tensor_resize(profile, evidence)
     if cause.startswith("interpolation."):
         return f"pass interpolation={_interpolation(profile)} to Resize (it resamples with {found})"
     if cause == "antialias.missing":

@@ -103,18 +103,57 @@ def geometries(n: int, reference: str) -> dict[str, Callable[[int, int], Plan]]:
 
 REFERENCE_GEOMETRY = {"shortest": "shortest", "squash": "squash", "longest": "longest+pad"}
 
-# name -> (backend, filter). "pil" resamples the PIL image (always antialiased); "tensor" resizes
-# a float tensor with torch's interpolate and antialias=False, as F.interpolate does by default.
-INTERPOLATIONS: dict[str, tuple[str, int | str]] = {
-    "bicubic": ("pil", Image.Resampling.BICUBIC),
-    "bilinear": ("pil", Image.Resampling.BILINEAR),
-    "nearest": ("pil", Image.Resampling.NEAREST),
-    "lanczos": ("pil", Image.Resampling.LANCZOS),
-    "box": ("pil", Image.Resampling.BOX),
-    "hamming": ("pil", Image.Resampling.HAMMING),
-    "bicubic-no-antialias": ("tensor", "bicubic"),
-    "bilinear-no-antialias": ("tensor", "bilinear"),
+@dataclass(frozen=True)
+class Resampling:
+    """How one hypothesis resamples: Pillow on the PIL image, or torch's interpolate on a tensor."""
+
+    backend: str  # "pil" or "tensor"
+    method: int | str  # a Pillow filter, or a torch interpolate mode
+    antialias: bool = True
+    # tensor only: "float" (no rounding), "uint8" (float math, rounded once at the end, as
+    # torchvision's v1 F.resize does for uint8), "uint8-native" (torch's uint8 kernel, as v2 uses)
+    pixels: str = "float"
+    pil_counterpart: str = ""  # the Pillow hypothesis with the same filter, for mode conversions
+
+
+# Sources: torchvision transforms/_functional_tensor.py `resize` (casts uint8 to float, rounds
+# after) and transforms/v2/functional/_geometry.py `resize_image` (`_do_native_uint8_resize_on_cpu`:
+# uint8 stays uint8 for bicubic). Pillow rounds to 8 bits after each of its two separable passes;
+# a tensor resize rounds once or never, which leaves up to a few 8-bit steps on sharp edges.
+INTERPOLATIONS: dict[str, Resampling] = {
+    "bicubic": Resampling("pil", Image.Resampling.BICUBIC),
+    "bilinear": Resampling("pil", Image.Resampling.BILINEAR),
+    "nearest": Resampling("pil", Image.Resampling.NEAREST),
+    "lanczos": Resampling("pil", Image.Resampling.LANCZOS),
+    "box": Resampling("pil", Image.Resampling.BOX),
+    "hamming": Resampling("pil", Image.Resampling.HAMMING),
+    "bicubic-no-antialias": Resampling("tensor", "bicubic", False, "float", "bicubic"),
+    "bilinear-no-antialias": Resampling("tensor", "bilinear", False, "float", "bilinear"),
+    "tensor-bicubic-antialias": Resampling("tensor", "bicubic", True, "float", "bicubic"),
+    "tensor-bicubic-antialias-uint8": Resampling("tensor", "bicubic", True, "uint8", "bicubic"),
+    "tensor-bicubic-antialias-uint8-native":
+        Resampling("tensor", "bicubic", True, "uint8-native", "bicubic"),
 }
+
+# What each tensor resize is, in the user's terms (for the evidence of a cause).
+TENSOR_RESIZES = {
+    "tensor-bicubic-antialias":
+        "an antialiased bicubic resize of a float tensor (torchvision Resize or F.resize after "
+        "ToTensor()): no rounding to 8 bits, where Pillow rounds after each pass",
+    "tensor-bicubic-antialias-uint8":
+        "an antialiased bicubic resize of a uint8 tensor in one pass (torchvision F.resize after "
+        "PILToTensor()): rounded to 8 bits once, where Pillow rounds after each pass",
+    "tensor-bicubic-antialias-uint8-native":
+        "torch's uint8 bicubic kernel (torchvision v2 Resize on a uint8 tensor, transformers' "
+        "image processors): two passes like Pillow's, but other fixed-point weights",
+}
+
+
+def backend_variants(interpolation: str) -> list[str]:
+    """The tensor resizes that use the same filter as a Pillow hypothesis, antialiased."""
+    return [name for name, r in INTERPOLATIONS.items()
+            if r.backend == "tensor" and r.antialias and r.pil_counterpart == interpolation]
+
 
 # When the image becomes RGB: "after" the crop (CLIP), "before" resizing, or "white": alpha
 # composited onto white before resizing (transformers 5 `convert_to_rgb`).
@@ -142,23 +181,50 @@ def _crop_array(array: np.ndarray, box: Box) -> np.ndarray:
     return out
 
 
+def _tensor_resize(image: Image.Image, size: tuple[int, int], resampling: Resampling) -> np.ndarray:
+    """torch's interpolate on an RGB image as a (3, H, W) tensor of the given pixel type."""
+    import torch
+
+    threads = torch.get_num_threads()
+    # Probe-sized tensors resize fastest on one thread; on a busy machine, two are ten times slower.
+    torch.set_num_threads(1)
+    try:
+        pixels = torch.from_numpy(np.ascontiguousarray(np.asarray(image).transpose(2, 0, 1)))[None]
+        if resampling.pixels == "float":
+            pixels = pixels.float() / 255
+        elif resampling.pixels == "uint8":
+            pixels = pixels.float()  # torchvision's v1 F.resize: float math on the 0-255 values
+        out = torch.nn.functional.interpolate(
+            pixels, size=(size[1], size[0]), mode=str(resampling.method), align_corners=False,
+            antialias=resampling.antialias)
+        if resampling.pixels == "uint8":
+            out = out.clamp_(0, 255).round_()
+        if resampling.pixels != "float":
+            return out[0].numpy().astype(np.float32) / np.float32(255)
+        return out[0].numpy()
+    finally:
+        torch.set_num_threads(threads)
+
+
 def render(image: Image.Image, plan: Plan, interpolation: str = "bicubic",
            conversion: str = "after") -> np.ndarray:
     """The unnormalized float32 (3, H, W) tensor in [0, 1] that one hypothesis produces."""
-    backend, method = INTERPOLATIONS[interpolation]
-    if conversion != "after" or backend == "tensor":
-        image = _to_rgb(image, conversion if conversion != "after" else "before")
-    if backend == "pil":
-        resized = image if image.size == plan.size else image.resize(plan.size, method)
+    resampling = INTERPOLATIONS[interpolation]
+    if resampling.backend == "pil":
+        if conversion != "after":
+            image = _to_rgb(image, conversion)
+        resized = image if image.size == plan.size else image.resize(plan.size, resampling.method)
         cropped = resized.crop(plan.box)  # PIL pads out-of-bounds areas with zeros
         return np.asarray(_to_rgb(cropped, "before"), dtype=np.float32).transpose(2, 0, 1) / 255
-    import torch
-
-    array = np.asarray(image, dtype=np.float32).transpose(2, 0, 1) / 255
-    if image.size != plan.size:
-        tensor = torch.from_numpy(np.ascontiguousarray(array))[None]
-        tensor = torch.nn.functional.interpolate(
-            tensor, size=(plan.size[1], plan.size[0]), mode=str(method), align_corners=False,
-            antialias=False)
-        array = tensor[0].numpy()
-    return _crop_array(array, plan.box)
+    rgb = _to_rgb(image, "before" if conversion == "after" else conversion)
+    if rgb.size == plan.size:
+        array = np.asarray(rgb, dtype=np.float32).transpose(2, 0, 1) / 255
+    else:
+        array = _tensor_resize(rgb, plan.size, resampling)
+    array = _crop_array(array, plan.box)
+    if conversion == "after" and image.mode != "RGB":
+        # A tensor has no mode left to convert after resizing. What converting after the resize
+        # changes (palette, alpha, bilevel) is measured in Pillow and added to the tensor resize.
+        pil = resampling.pil_counterpart
+        array = array + render(image, plan, pil, "after") - render(image, plan, pil, "before")
+    return array

@@ -5,20 +5,22 @@ per-channel affine map (the effective normalization) and the channel order are f
 candidate. Geometry is searched first with the profile's interpolation, then interpolation on the
 best geometry, then geometry again if the interpolation changed. An ablation puts the reference
 back in one dimension at a time and measures how much worse the fit gets, per probe: that loss
-is the evidence that the dimension is a cause.
+is the evidence that the dimension is a cause. A dimension is also a cause on the probes that
+reverting it alone pushes outside the DESIGN tolerance: tensor resizes differ from Pillow's only
+by rounding, a few 8-bit steps on sharp edges, which the mean barely sees.
 """
 
 from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
 from clipguard.check import hypotheses as hyp
 from clipguard.check.estimate import Affine, fit_channel_maps, same_stats, spread_ratio
-from clipguard.check.types import Probe
+from clipguard.check.types import EQUIVALENT_MAX_ABS, EQUIVALENT_MEAN_ABS, Probe
 from clipguard.profiles import Profile
 
 # Channel maps from the rendered RGB tensor: as is, reversed, or greyscale in every channel
@@ -60,6 +62,16 @@ class Fit:
     explained: float = 1.0  # share of the output's variance the fit explains (R squared)
 
 
+class ProbeLoss(NamedTuple):
+    """What reverting one dimension costs on one probe, in normalized units."""
+
+    reverted: float  # mean abs error with the dimension reverted
+    best: float  # mean abs error under the best fit
+    reverted_max: float
+    best_max: float
+    breaks_tolerance: bool  # within the DESIGN tolerance under the best fit, outside reverted
+
+
 @dataclass
 class Ablation:
     """One dimension of the best fit that differs from the reference, and what reverting costs."""
@@ -69,6 +81,7 @@ class Ablation:
     reference: str
     reverted: Fit
     per_probe: dict[str, tuple[float, float]] = field(default_factory=dict)  # (reverted, best)
+    max_abs: tuple[float, float] = (0.0, 0.0)  # worst pixel over per_probe: (reverted, best)
     plans: dict[str, Any] = field(default_factory=dict)  # geometry: both plans on the worst probe
 
     @property
@@ -88,6 +101,10 @@ def target_size(array: np.ndarray, n: int) -> int:
 
 def _needs(reverted: float, best: float) -> bool:
     return reverted > RELATIVE * best + ABSOLUTE
+
+
+def _within_tolerance(residual: np.ndarray) -> bool:
+    return bool(residual.max() <= EQUIVALENT_MAX_ABS and residual.mean() <= EQUIVALENT_MEAN_ABS)
 
 
 class Search:
@@ -139,12 +156,15 @@ class Search:
         xs = [self._render(p, geometry, interpolation) for p in probes]
         return None if any(x is None for x in xs) else xs
 
+    def _residual(self, probe: Probe, x: np.ndarray, order: str, affine: Affine) -> np.ndarray:
+        """Absolute residual of one probe in normalized units."""
+        units = (self.scale * self.std)[:, None, None]
+        return np.abs(self.ys[probe.name] - affine.apply(mix(x, order))) / units
+
     def _errors(self, probes: list[Probe], xs: list[np.ndarray], order: str,
                 affine: Affine) -> np.ndarray:
         """Per-probe mean abs residual in normalized units."""
-        units = (self.scale * self.std)[:, None, None]
-        return np.array([np.mean(np.abs(self.ys[p.name] - affine.apply(mix(x, order))) / units)
-                         for p, x in zip(probes, xs)])
+        return np.array([np.mean(self._residual(p, x, order, affine)) for p, x in zip(probes, xs)])
 
     def evaluate(self, geometry: str, interpolation: str, order: str | None = None,
                  affine: Affine | None = None) -> Fit | None:
@@ -179,29 +199,64 @@ class Search:
         interpolation = self.profile.interpolation
         fit = self._best_of(self.evaluate(g, interpolation) for g in self.geometries)
         if fit is None or fit.error < EXPLAINED:
-            return fit
+            return self._refine(fit) if fit is not None else None
         names = [interpolation] + [i for i in hyp.INTERPOLATIONS if i != interpolation]
         fit = self._best_of(self.evaluate(fit.geometry, i) for i in names)
         if fit.interpolation != interpolation and fit.error >= EXPLAINED:
             geometries = [fit.geometry] + [g for g in self.geometries if g != fit.geometry]
             fit = self._best_of(self.evaluate(g, fit.interpolation) for g in geometries)
-        return fit
+        return self._refine(fit) if fit is not None else None
 
-    def _per_probe(self, best: Fit, reverted: Fit) -> dict[str, tuple[float, float]]:
-        """Probes of the whole group on which reverting clearly hurts: (reverted, best) errors."""
-        found = {}
+    def _attributable(self) -> list[Probe]:
         searched = {p.name for p in self.probes}
-        for probe in self.group:
-            if probe.size[0] * probe.size[1] > LARGE_PROBE and probe.name not in searched:
-                continue  # attributing huge probes costs more than it tells
+        return [p for p in self.group
+                if p.size[0] * p.size[1] <= LARGE_PROBE or p.name in searched]
+
+    def _failing(self, fit: Fit, probes: list[Probe]) -> list[str] | None:
+        """The probes a fit leaves outside the tolerance; None if it cannot render them all."""
+        failing = []
+        for probe in probes:
+            x = self._render(probe, fit.geometry, fit.interpolation)
+            if x is None:
+                return None
+            if not _within_tolerance(self._residual(probe, x, fit.order, fit.affine)):
+                failing.append(probe.name)
+        return failing
+
+    def _refine(self, fit: Fit) -> Fit:
+        """A tensor resize of the same filter, if it brings more probes within the tolerance."""
+        variants = hyp.backend_variants(fit.interpolation)
+        if not variants or fit.explained < MIN_EXPLAINED:
+            return fit
+        probes = self._attributable()
+        failing = self._failing(fit, probes)
+        if not failing:
+            return fit
+        best, fewest = fit, len(failing)
+        for variant in variants:
+            left = self._failing(Fit(fit.geometry, variant, fit.order, fit.affine, fit.error),
+                                 probes)
+            if left is not None and len(left) < fewest:
+                candidate = self.evaluate(fit.geometry, variant, fit.order, fit.affine)
+                if candidate is not None and candidate.error <= fit.error:
+                    best, fewest = candidate, len(left)
+        return best
+
+    def _per_probe(self, best: Fit, reverted: Fit) -> dict[str, ProbeLoss]:
+        """Probes of the whole group on which reverting clearly hurts, or breaks the tolerance."""
+        found = {}
+        for probe in self._attributable():  # attributing huge probes costs more than it tells
             x_best = self._render(probe, best.geometry, best.interpolation)
             x_reverted = self._render(probe, reverted.geometry, reverted.interpolation)
             if x_best is None or x_reverted is None:
                 continue
-            errors = [float(self._errors([probe], [x], fit.order, fit.affine)[0])
-                      for x, fit in ((x_reverted, reverted), (x_best, best))]
-            if _needs(*errors):
-                found[probe.name] = (errors[0], errors[1])
+            residuals = [self._residual(probe, x, fit.order, fit.affine)
+                         for x, fit in ((x_reverted, reverted), (x_best, best))]
+            errors = [float(r.mean()) for r in residuals]
+            breaks = not _within_tolerance(residuals[0]) and _within_tolerance(residuals[1])
+            if _needs(*errors) or breaks:
+                found[probe.name] = ProbeLoss(errors[0], errors[1], float(residuals[0].max()),
+                                              float(residuals[1].max()), breaks)
         return found
 
     def _expected_stats(self, best: Fit) -> bool:
@@ -232,9 +287,16 @@ class Search:
                 best.geometry, best.interpolation, best.order, self.profile_affine)))
         found = []
         for dimension, value, reference, reverted in candidates:
-            if reverted is None or not _needs(reverted.error, best.error):
+            if reverted is None:
                 continue
-            ablation = Ablation(dimension, value, reference, reverted, self._per_probe(best, reverted))
+            losses = self._per_probe(best, reverted)
+            if not _needs(reverted.error, best.error):  # then only the tolerance breaks count
+                losses = {name: loss for name, loss in losses.items() if loss.breaks_tolerance}
+            ablation = Ablation(dimension, value, reference, reverted,
+                                {name: (loss.reverted, loss.best) for name, loss in losses.items()})
+            if losses:
+                ablation.max_abs = (max(loss.reverted_max for loss in losses.values()),
+                                    max(loss.best_max for loss in losses.values()))
             if ablation.needed:
                 if dimension == "geometry":
                     ablation.plans = self._plans(ablation)
