@@ -27,7 +27,6 @@ from clipguard.source import SourceError, decode, parse
 __all__ = ["Report", "Settings", "lint_paths"]
 
 PARALLEL_MIN_FILES = 24
-CONTEXT_DEPTH = 3
 
 
 @dataclass
@@ -49,11 +48,19 @@ class Scan:
     error: str | None = None
     sha: str = ""
     marker: bool = False
-    trigger: bool = False
-    imports: list[str] = field(default_factory=list)
+    source: bool = False  # holds a CLIP model or feature source, so its importers may use CLIP
+    imports: list[str] | None = None  # module names, read from the bytes when needed
+    codes: list[str] | None = None  # enabled rules whose trigger bytes occur here, when needed
     noqa: list[str] | None = None
     binary: bool = False
     cached: dict | None = None
+    mtime: int = 0
+    size: int = 0
+
+    def bytes(self) -> bytes:
+        if self.data is None:
+            self.data = Path(self.target.path).read_bytes()
+        return self.data
 
 
 def lint_paths(paths: list[str], settings: Settings, *, use_cache: bool = True, jobs: int | None = None,
@@ -63,48 +70,48 @@ def lint_paths(paths: list[str], settings: Settings, *, use_cache: bool = True, 
     targets = discover(paths, settings.exclude, root, force_exclude)
     rules = tuple(r for r in settings.enabled_rules() if r.code != UNREADABLE[0])
     report_unreadable = UNREADABLE[0] in settings.enabled_codes()
-    trigger = prefilter.trigger_pattern(t for r in rules for t in r.triggers) \
-        if all(r.triggers for r in rules) else None
     cache = Cache(root, settings.fingerprint()) if use_cache else None
 
-    scans = [_scan(t, trigger, cache) for t in targets]
-    project = Project([s.target.path for s in scans],
-                      {s.target.path: s.imports for s in scans if s.imports})
-    context = _clip_context(scans, project)
+    scans = [_scan(t, cache) for t in targets]
+    by_path = {s.target.path: s for s in scans if s.error is None}
+    project = Project([s.target.path for s in scans])
+    codes = _gate(by_path, project, rules)
     sha_by_path = {s.target.path: s.sha for s in scans}
 
     report = Report(files=len(targets))
     results: dict[Path, list[Finding]] = {}
-    work: list[tuple[Scan, bool, str]] = []
+    work: list[tuple[Scan, tuple[str, ...], str]] = []
     for scan in scans:
         if scan.error is not None:
             results[scan.target.path] = [_unreadable(scan.target.display, scan.error)]
             continue
-        run_rules = bool(rules) and scan.trigger and scan.target.path in context
-        if not run_rules and not scan.target.explicit and not scan.binary:
-            continue
+        selected = codes.get(scan.target.path, ())
+        if not selected and not (scan.target.explicit or scan.marker or scan.binary):
+            continue  # nothing here for any rule; files that mention CLIP are still parsed
         deps = _deps_key(scan, project, sha_by_path)
         cached = scan.cached
         if cached is not None and cached.get("sha") == scan.sha and cached.get("deps") == deps \
-                and cached.get("rules") == run_rules and cached.get("findings") is not None \
+                and cached.get("rules") == list(selected) and cached.get("findings") is not None \
                 and cached.get("display") == scan.target.display:
             results[scan.target.path] = [Finding.from_json(f) for f in cached["findings"]]
         else:
-            work.append((scan, run_rules, deps))
+            work.append((scan, selected, deps))
     report.parsed = len(work) + len(results) - sum(1 for s in scans if s.error is not None)
 
-    for (scan, run_rules, deps), findings in zip(work, _run(work, rules, project, jobs)):
+    for (scan, selected, deps), findings in zip(work, _run(work, rules, project, jobs)):
         results[scan.target.path] = findings
         if cache is not None:
             cache.put(str(scan.target.path), {
-                **_scan_entry(scan), "deps": deps, "rules": run_rules,
+                **_scan_entry(scan), "deps": deps, "rules": list(selected),
                 "display": scan.target.display, "findings": [f.to_json() for f in findings]})
     if cache is not None:
+        linted = {w[0].target.path for w in work}
         for scan in scans:
-            if scan.cached is None or scan.cached.get("sha") != scan.sha:
+            if scan.error is None and scan.target.path not in linted:
                 entry = cache.get(str(scan.target.path)) or {}
-                if entry.get("sha") != scan.sha:
-                    cache.put(str(scan.target.path), _scan_entry(scan))
+                fresh = _scan_entry(scan)
+                if any(entry.get(k) != v for k, v in fresh.items()):
+                    cache.put(str(scan.target.path), {**entry, **fresh})
         cache.save()
 
     by_scan = {s.target.path: s for s in scans}
@@ -112,14 +119,64 @@ def lint_paths(paths: list[str], settings: Settings, *, use_cache: bool = True, 
         scan = by_scan[path]
         findings = _filter(findings, scan, settings, report_unreadable)
         if (settings.fix or diff) and any(applicable(f, settings) for f in findings):
-            findings = _fix_file(scan, findings, rules, project, settings, diff, report)
+            selected_rules = _rules_for(rules, codes.get(path, ()))
+            findings = _fix_file(scan, findings, selected_rules, project, settings, diff, report)
             findings = _filter(findings, scan, settings, report_unreadable)
         report.findings.extend(findings)
     report.findings.sort(key=lambda f: f.sort_key)
     return report
 
 
-def _scan(target: Target, trigger, cache: Cache | None) -> Scan:
+def _gate(scans: dict[Path, Scan], project: Project, rules: tuple[type[Rule], ...]) -> dict[Path, tuple[str, ...]]:
+    """Which rules to run on which file, from bytes alone.
+
+    A file is in CLIP context if it mentions CLIP, if a module that does imports it (DESIGN: a
+    module that builds no model feeds CLIP when its importers do), or if it imports one (a script
+    calling a project helper that calls `encode_image`). A rule runs on a file in
+    context when its trigger bytes occur in the file or in a project module the file imports
+    (constants in `stats.py`, a helper that calls `encode_image`).
+    """
+    if not rules:
+        return {}
+
+    def imports(scan: Scan) -> list[Path]:
+        if scan.imports is None:
+            scan.imports = scan_imports(scan.bytes())
+        return project.add_imports(scan.target.path, scan.imports)
+
+    def own_codes(scan: Scan) -> list[str]:
+        if scan.codes is None:
+            data = scan.bytes()
+            scan.codes = [r.code for r in rules if not r.triggers or any(t in data for t in r.triggers)]
+        return scan.codes
+
+    for scan in scans.values():
+        imports(scan)
+    markers = [s for s in scans.values() if s.marker]
+    context = {s.target.path for s in markers}
+    for scan in markers:  # the modules CLIP code imports, and the modules that import CLIP code
+        context.update(p for p in project.imported(scan.target.path)
+                       if p in scans and prefilter.prepares_images(scans[p].bytes()))
+        if scan.source:
+            context.update(p for p in project.importers(scan.target.path) if p in scans)
+    selected: dict[Path, tuple[str, ...]] = {}
+    for path in context:
+        scan = scans[path]
+        found = set(own_codes(scan))
+        for dep in imports(scan):
+            if dep in scans:
+                found.update(own_codes(scans[dep]))
+        if found:
+            selected[path] = tuple(sorted(found))
+    return selected
+
+
+def _rules_for(rules: tuple[type[Rule], ...], codes) -> tuple[type[Rule], ...]:
+    wanted = set(codes)
+    return tuple(r for r in rules if r.code in wanted)
+
+
+def _scan(target: Target, cache: Cache | None) -> Scan:
     scan = Scan(target)
     key = str(target.path)
     try:
@@ -130,15 +187,12 @@ def _scan(target: Target, trigger, cache: Cache | None) -> Scan:
     if not S_ISREG(stat.st_mode):  # a FIFO or device named *.py: reading it could block forever
         scan.error = "cannot read: not a regular file"
         return scan
+    scan.mtime, scan.size = stat.st_mtime_ns, stat.st_size
     entry = cache.get(key) if cache is not None else None
     if not _well_formed(entry):
         entry = None
     if entry is not None and entry.get("mtime") == stat.st_mtime_ns and entry.get("size") == stat.st_size:
-        scan.cached, scan.sha = entry, entry["sha"]
-        scan.marker, scan.trigger = entry["marker"], entry["trigger"]
-        scan.imports, scan.noqa = entry["imports"], entry["noqa"]
-        scan.binary = entry.get("binary", False)
-        scan.mtime, scan.size = stat.st_mtime_ns, stat.st_size
+        _restore(scan, entry)
         return scan
     try:
         data = Path(target.path).read_bytes()
@@ -149,42 +203,37 @@ def _scan(target: Target, trigger, cache: Cache | None) -> Scan:
         scan.error = "cannot read: file too large"
         return scan
     scan.data = data
-    scan.mtime, scan.size = stat.st_mtime_ns, stat.st_size
     scan.sha = hashlib.sha256(data).hexdigest()
-    scan.binary = b"\x00" in data
     if entry is not None and entry.get("sha") == scan.sha:
-        scan.cached = entry
+        _restore(scan, entry)
+        return scan
+    scan.binary = b"\x00" in data
     noqa = prefilter.file_noqa(data)
     scan.noqa = sorted(noqa) if noqa is not None else None
     scan.marker = prefilter.has_clip_marker(data)
-    scan.trigger = trigger is None or trigger.search(data) is not None
-    if scan.marker or scan.trigger:
-        scan.imports = scan_imports(data)
+    scan.source = scan.marker and prefilter.has_clip_source(data)
     return scan
 
 
-_ENTRY_KEYS = {"sha": str, "marker": bool, "trigger": bool, "imports": list}
+def _restore(scan: Scan, entry: dict) -> None:
+    scan.cached, scan.sha, scan.marker = entry, entry["sha"], entry["marker"]
+    scan.source = entry.get("source", False)
+    scan.imports, scan.codes = entry.get("imports"), entry.get("codes")
+    scan.noqa, scan.binary = entry.get("noqa"), entry.get("binary", False)
+
+
+_ENTRY_KEYS = {"sha": str, "marker": bool}
 
 
 def _well_formed(entry) -> bool:
     """A cache entry this version can use (a damaged cache file only costs speed)."""
     return isinstance(entry, dict) and all(isinstance(entry.get(k), t) for k, t in _ENTRY_KEYS.items()) \
-        and (entry.get("noqa") is None or isinstance(entry.get("noqa"), list))
+        and all(entry.get(k) is None or isinstance(entry.get(k), list) for k in ("noqa", "imports", "codes"))
 
 
 def _scan_entry(scan: Scan) -> dict:
-    return {"mtime": getattr(scan, "mtime", 0), "size": getattr(scan, "size", 0), "sha": scan.sha,
-            "marker": scan.marker, "trigger": scan.trigger, "imports": scan.imports, "noqa": scan.noqa, "binary": scan.binary}
-
-
-def _clip_context(scans: list[Scan], project: Project) -> set[Path]:
-    """Files that mention CLIP, plus the project modules they import, a few levels deep."""
-    context = {s.target.path for s in scans if s.marker}
-    frontier = set(context)
-    for _ in range(CONTEXT_DEPTH):
-        frontier = {dep for path in frontier for dep in project.imported(path)} - context
-        context |= frontier
-    return context
+    return {"mtime": scan.mtime, "size": scan.size, "sha": scan.sha, "marker": scan.marker,
+            "source": scan.source, "imports": scan.imports, "codes": scan.codes, "noqa": scan.noqa, "binary": scan.binary}
 
 
 def _deps_key(scan: Scan, project: Project, sha_by_path: dict[Path, str]) -> str:
@@ -220,7 +269,7 @@ _WORKER: dict = {}
 
 
 def _run(work, rules, project, jobs):
-    tasks = [(str(scan.target.path), scan.target.display, run_rules) for scan, run_rules, _ in work]
+    tasks = [(str(scan.target.path), scan.target.display, codes) for scan, codes, _ in work]
     if jobs is None:  # automatic: processes pay off only on many files
         jobs = (os.cpu_count() or 1) if len(tasks) >= PARALLEL_MIN_FILES else 1
     if jobs < 2 or len(tasks) < 2:
@@ -238,22 +287,22 @@ def _init_worker(rules, project) -> None:
     _WORKER.update(rules=rules, project=project)
 
 
-def _lint_task(task: tuple[str, str, bool]) -> list[Finding]:
-    path, display, run_rules = task
+def _lint_task(task: tuple[str, str, tuple[str, ...]]) -> list[Finding]:
+    path, display, codes = task
     try:
         data = Path(path).read_bytes()
     except OSError as exc:
         return [_unreadable(display, f"cannot read: {exc.strerror or exc}")]
     try:
         decoded = decode(data)
-        if not run_rules:
+        if not codes:
             parse(decoded.text, display)
             return []
     except SourceError as err:
         return [_unreadable(display, err.message, err.line, err.column)]
     try:
-        return lint_text(decoded.text, _WORKER["rules"], display, _WORKER["project"], decoded.newline,
-                         isolate=True)
+        return lint_text(decoded.text, _rules_for(_WORKER["rules"], codes), display, _WORKER["project"],
+                         decoded.newline, isolate=True)
     except RecursionError:
         return [_unreadable(display, "too deeply nested to analyze")]
     except Exception as exc:  # noqa: BLE001 - a bug must not hide the other files' findings

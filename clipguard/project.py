@@ -86,12 +86,20 @@ class Project:
         self._imports: dict[Path, list[Path]] = {}
         self._importers: dict[Path, list[Path]] = {}
         for importer, modules in (imports or {}).items():
-            importer = Path(os.path.abspath(importer))
-            targets = {t for m in modules if (t := self.resolve_module(importer, m)) and t != importer}
-            self._imports[importer] = sorted(targets)
-            for target in targets:
-                self._importers.setdefault(target, []).append(importer)
+            self.add_imports(importer, modules)
         self._sources: dict[Path, SourceFile | None] = {}
+
+    def add_imports(self, importer: str | Path, modules: list[str]) -> list[Path]:
+        """Record the modules a file imports (names as `scan_imports` gives them); return the
+        linted files they resolve to."""
+        importer = Path(os.path.abspath(importer))
+        if importer in self._imports:
+            return self._imports[importer]
+        targets = sorted({t for m in modules if (t := self.resolve_module(importer, m)) and t != importer})
+        self._imports[importer] = targets
+        for target in targets:
+            self._importers.setdefault(target, []).append(importer)
+        return targets
 
     def resolve_module(self, importer: Path, module: str) -> Path | None:
         """The linted file a module name refers to from `importer`, if it is one of ours."""

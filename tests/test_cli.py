@@ -119,7 +119,7 @@ def test_github_annotations(run, project):
 
 
 def test_unreadable_files_do_not_stop_the_run(run, project):
-    root = project({"app.py": BUGGY, "broken.py": "import clip\ndef f(:\n"})
+    root = project({"app.py": BUGGY, "broken.py": "import clip\nfeatures = model.encode_image(\n"})
     (root / "binary.py").write_bytes(b"\x00\x01\x02")
     result = run("lint", "--no-cache", ".")
     assert result.returncode == 1

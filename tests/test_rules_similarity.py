@@ -320,15 +320,23 @@ def test_triggers_cover_every_invalid_example(rule):
         assert any(t in text.encode() for t in rule.triggers for text in texts), code
 
 
-def test_interprocedural_rules_have_no_byte_triggers():
-    # a file may hold only `rank(embed(x), embed(t))`: no byte pattern can be complete
-    assert CG301.triggers == () and CG303.triggers == ()
+def test_a_file_holding_only_helper_calls_passes_the_byte_gate(tmp_path):
+    # `rank(embed(x), embed(t))` has none of CG301's trigger bytes; the engine also counts the
+    # triggers of the project modules a file imports, so the rule still runs there.
+    from clipguard.config import Settings
+    from clipguard.engine import lint_paths
+
     code = "from feats import embed, rank\nscores = rank(embed(x), embed(t))\n"
     files = {
         "feats.py": "def embed(x):\n    return model.encode_image(x)\n\n\n"
         "def rank(a, b):\n    return a @ b.T\n"
     }
+    assert not any(t in code.encode() for t in CG301.triggers)
     assert len(run_example(CG301, code, files)) == 1
+    (tmp_path / "main.py").write_text(code)
+    (tmp_path / "feats.py").write_text(files["feats.py"])
+    report = lint_paths([str(tmp_path)], Settings(select=("CG301",), root=str(tmp_path)), use_cache=False)
+    assert [(Path(f.path).name, f.rule) for f in report.findings] == [("main.py", "CG301")]
 
 
 @pytest.mark.parametrize(

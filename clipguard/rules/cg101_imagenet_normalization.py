@@ -14,8 +14,9 @@ class ImagenetNormalization(Rule):
     message = "ImageNet mean/std feed a CLIP model, which was trained with CLIP's own statistics"
     summary = "ImageNet normalization constants in a pipeline that feeds CLIP"
     fix_applicability = "unsafe"
-    triggers = (b"485", b"123.6", b"IMAGENET", b"ImageNet", b"imagenet", b"mean", b"MEAN", b"Mean",
-                b"_Weights", b"ormaliz")
+    # Names imported from another project module are covered: the engine also counts the triggers
+    # of the modules a file imports.
+    triggers = (b"485", b"123.6", b"IMAGENET", b"ImageNet", b"imagenet", b"_Weights")
     valid = (
         Valid("import clip\nimport torchvision.transforms as T\n"
               "model, preprocess = clip.load('ViT-B/32')\n"

@@ -23,7 +23,11 @@ class MistypedClipNormalization(Rule):
     message = "normalization constants almost match CLIP's but differ beyond tolerance"
     summary = "CLIP normalization constants with a typo, a wrong channel or the wrong std"
     fix_applicability = "unsafe"
-    triggers = (b"mean", b"MEAN", b"Mean", b"std", b"STD", b"ormaliz", b".4", b".2", b"12", b"10")
+    # A near miss keeps at least one of CLIP's six numbers (or a CLIP constant's name); the engine
+    # also counts the triggers of the modules a file imports.
+    triggers = (b".48", b".45", b".46", b".40", b".41", b".26", b".27", b".28", b"122.", b"123.",
+                b"116.", b"117.", b"104.", b"68.", b"66.", b"70.", b"CLIP_MEAN", b"CLIP_STD",
+                b"DATASET_MEAN", b"DATASET_STD")
     valid = (
         # rounded to three decimals: within one 8-bit step of CLIP's
         Valid("import clip\nimport torchvision.transforms as T\nmodel, _ = clip.load('ViT-B/32')\n"

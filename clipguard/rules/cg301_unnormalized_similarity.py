@@ -28,9 +28,10 @@ class UnnormalizedSimilarity(Rule):
     message = "unnormalized CLIP features reach a dot product: the score is not cosine similarity"
     summary = "CLIP features used in a dot product or index without L2 normalization"
     fix_applicability = "unsafe"
-    # No byte triggers: features and sinks meet across project helpers, so a file may hold only a
-    # call such as `rank(embed(x), embed(t))`. The engine's CLIP-marker gate still applies.
-    triggers = ()
+    # Feature sources. A file that only calls a project helper holding them (`rank(embed(x), ...)`)
+    # still runs this rule: the engine also counts the triggers of the modules a file imports.
+    triggers = (b"encode_image", b"encode_text", b"get_image_features", b"get_text_features",
+                b"image_embeds", b"text_embeds")
     valid = (
         # The openai/CLIP README zero-shot example.
         """\

@@ -39,8 +39,10 @@ class EnsembleMeanNotRenormalized(Rule):
     )
     summary = "Mean of normalized embeddings (prompt ensemble) used without renormalizing"
     fix_applicability = "unsafe"
-    # No byte triggers: the mean may be taken in a project helper and used here.
-    triggers = ()
+    # Feature sources. A file that only calls a project helper holding them (`rank(embed(x), ...)`)
+    # still runs this rule: the engine also counts the triggers of the modules a file imports.
+    triggers = (b"encode_image", b"encode_text", b"get_image_features", b"get_text_features",
+                b"image_embeds", b"text_embeds")
     valid = (
         # The openai/CLIP zero-shot notebook: normalize, average, normalize again.
         _CLASSIFIER.format(renormalize="            class_embedding /= class_embedding.norm()\n"),
