@@ -63,7 +63,7 @@ def lint(paths, select, extend_select, ignore, fix, unsafe_fixes, diff, output_f
     except KeyboardInterrupt:
         click.echo("clipguard: interrupted", err=True)
         sys.exit(130)
-    except Exception as exc:  # noqa: BLE001 - one line, never a traceback
+    except Exception as exc:
         if os.environ.get("CLIPGUARD_DEBUG"):
             raise
         _fail(f"internal error: {type(exc).__name__}: {exc}")

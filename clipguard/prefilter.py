@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
 
 # Signs that a module uses a CLIP-family model, searched in the lower-cased bytes. Deliberately
 # broad: a false "yes" costs one parse, a false "no" a missed finding. "clip" also covers
@@ -45,14 +44,6 @@ def has_clip_source(data: bytes) -> bool:
 
 FILE_NOQA = re.compile(rb"^[ \t]*#[ \t]*clipguard:[ \t]*noqa(?::[ \t]*(?P<codes>[A-Z0-9, \t]+))?[ \t]*\r?$",
                        re.MULTILINE | re.IGNORECASE)
-
-
-def trigger_pattern(triggers: Iterable[bytes]) -> re.Pattern[bytes] | None:
-    """One compiled alternation of every enabled rule's triggers; None means 'always'."""
-    triggers = sorted(set(triggers))
-    if not triggers:
-        return None
-    return re.compile(b"|".join(re.escape(t) for t in triggers))
 
 
 def file_noqa(data: bytes) -> set[str] | None:

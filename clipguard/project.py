@@ -130,14 +130,12 @@ class Project:
 
     def lookup(self, importer: str | Path, qualified: str) -> tuple[Path, str] | None:
         """Split `pkg.stats.MEAN` into a linted module file and the name inside it."""
-        parts = qualified.split(".")
         lead = len(qualified) - len(qualified.lstrip("."))
         dots, parts = qualified[:lead], qualified[lead:].split(".")
         for cut in range(len(parts) - 1, -1, -1):
             module = dots + ".".join(parts[:cut])
-            if not module.strip("."):
-                if not dots:
-                    continue
+            if not module.strip(".") and not dots:
+                continue
             target = self.resolve_module(Path(importer), module)
             if target is not None:
                 return target, ".".join(parts[cut:])

@@ -37,29 +37,28 @@ class ImportTable:
 
     def resolve(self, node: ast.AST) -> str | None:
         """The qualified name of a `Name` or dotted `Attribute` chain rooted in an import."""
-        parts: list[str] = []
-        while isinstance(node, ast.Attribute):
-            parts.append(node.attr)
-            node = node.value
-        if not isinstance(node, ast.Name):
+        chain = _chain(node)
+        if chain is None or chain[0] not in self.bindings:
             return None
-        root = self.bindings.get(node.id)
-        if root is None:
-            return None
-        return ".".join([root, *reversed(parts)])
+        return ".".join([self.bindings[chain[0]], *chain[1]])
 
     def imports_any(self, *prefixes: str) -> bool:
         """Whether the module imports a module starting with one of `prefixes`."""
         return any(m == p or m.startswith(p + ".") for m in self.modules for p in prefixes)
 
 
-def dotted_name(node: ast.AST) -> str | None:
-    """`a.b.c` for a Name/Attribute chain, whatever the names are bound to; else None."""
+def _chain(node: ast.AST) -> tuple[str, list[str]] | None:
+    """(`a`, [`b`, `c`]) for `a.b.c`; None unless the chain ends in a plain name."""
     parts: list[str] = []
     while isinstance(node, ast.Attribute):
         parts.append(node.attr)
         node = node.value
     if not isinstance(node, ast.Name):
         return None
-    parts.append(node.id)
-    return ".".join(reversed(parts))
+    return node.id, parts[::-1]
+
+
+def dotted_name(node: ast.AST) -> str | None:
+    """`a.b.c` for a Name/Attribute chain, whatever the names are bound to; else None."""
+    chain = _chain(node)
+    return None if chain is None else ".".join([chain[0], *chain[1]])
