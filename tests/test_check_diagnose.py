@@ -230,7 +230,7 @@ def test_reference_hypothesis_renders_the_reference(resize_mode):
 
 # What each fix must say, in the user's terms.
 FIX_MENTIONS = {
-    "normalization": "0.481455", "range.uint8": "ToTensor()", "interpolation": "BICUBIC",
+    "normalization": "0.48145466", "range.uint8": "ToTensor()", "interpolation": "BICUBIC",
     "antialias.missing": "antialias=True", "geometry.squash": "CenterCrop(224)",
     "geometry.scale": "Resize(224)", "geometry.no-crop": "CenterCrop(224)",
     "geometry.offset": "torchvision", "geometry.size": "224x224", "channels.bgr": "RGB",

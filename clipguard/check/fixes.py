@@ -8,7 +8,8 @@ from clipguard.profiles import Profile
 
 
 def _stats(values) -> str:
-    return "(" + ", ".join(f"{v:g}" for v in values) + ")"
+    """The constants exactly as the model's reference writes them, ready to paste."""
+    return "(" + ", ".join(repr(float(v)) for v in values) + ")"
 
 
 def _interpolation(profile: Profile) -> str:
