@@ -11,6 +11,7 @@ import ast
 import operator
 from dataclasses import dataclass
 
+from clipguard.analysis.lookup import project_lookup
 from clipguard.profiles import CLIP_MEAN, CLIP_STD, HALF, IMAGENET_MEAN, IMAGENET_STD, ONE, ZERO
 
 Triple = tuple[float, float, float]
@@ -202,7 +203,7 @@ class Evaluator:
         project = self.file.project
         if project is None or self.depth > 3:
             return [None]
-        found = project.lookup(self.file.path, qualified)
+        found = project_lookup(self.file, qualified)
         if found is None:
             return [None]
         path, inner = found

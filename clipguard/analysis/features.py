@@ -18,6 +18,8 @@ import ast
 import re
 from dataclasses import dataclass, field, replace
 
+from clipguard.analysis.lookup import project_lookup
+from clipguard.analysis.nodes import walk
 from clipguard.source import SourceFile
 
 # Kinds of abstract values.
@@ -296,6 +298,17 @@ class ModuleModel:
         self._globals: dict[str, Value] | None = None
         self._attributes: dict[ast.ClassDef, dict[str, Value]] = {}
         self._wraps_raw: dict[str, bool] = {}
+        self._generators: dict[int, bool] = {}
+        # a generator needs the keyword: most modules have none, and need no walk to know it
+        self._has_yield = "yield" in file.text
+
+    def is_generator(self, scope: ast.AST) -> bool:
+        """`_is_generator(scope)` for a scope of this module, walked at most once."""
+        if not self._has_yield:
+            return False
+        if id(scope) not in self._generators:
+            self._generators[id(scope)] = _is_generator(scope)
+        return self._generators[id(scope)]
 
     def definitions(self, name: str) -> list[ast.AST]:
         return self.by_name.get(name, [])
@@ -356,7 +369,7 @@ class ModuleModel:
                     _dotted(node)
                     for method in cls.body
                     if method is not init
-                    for node in ast.walk(method)
+                    for node in walk(method)
                     if isinstance(node, ast.Attribute) and isinstance(node.ctx, ast.Store)
                 }
                 self._attributes[cls] = {
@@ -452,7 +465,7 @@ class FunctionAnalysis:
 
     def summary(self) -> Summary:
         returns: Value | None = None
-        if self.returns and not _is_generator(self.scope):
+        if self.returns and not self.model.is_generator(self.scope):
             returns = self.returns[0]
             for value in self.returns[1:]:
                 returns = join(returns, value)
@@ -1099,7 +1112,7 @@ class FunctionAnalysis:
         project = self.file.project
         if qualified is None or project is None:
             return None
-        found = project.lookup(self.file.path, qualified)
+        found = project_lookup(self.file, qualified)
         if found is None:
             return None
         path, inner = found

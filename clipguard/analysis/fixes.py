@@ -9,6 +9,7 @@ from __future__ import annotations
 import ast
 
 from clipguard.analysis.constants import CLIP_NAME, Value, clip_values, format_triple, scale_of
+from clipguard.analysis.nodes import all_nodes
 from clipguard.diagnostics import Edit
 
 TORCHVISION_MODE = "torchvision.transforms.InterpolationMode"
@@ -75,7 +76,21 @@ def _named_edits(file, node: ast.AST, qualified: str) -> list[Edit] | None:
 
 
 def _literal_in(file, literal: ast.AST) -> bool:
-    return any(n is literal for n in ast.walk(file.tree)) if hasattr(literal, "lineno") else False
+    return hasattr(literal, "lineno") and id(literal) in file.memo("clipguard.fixes.ids", _node_ids)
+
+
+def _node_ids(file) -> set[int]:
+    """Ids of every node of the module: one walk shared by every finding's fix."""
+    return {id(n) for n in all_nodes(file)}
+
+
+def _load_counts(file) -> dict[str, int]:
+    """How many times each name is read in the module."""
+    counts: dict[str, int] = {}
+    for n in all_nodes(file):
+        if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load):
+            counts[n.id] = counts.get(n.id, 0) + 1
+    return counts
 
 
 def _within(inner: ast.AST, outer: ast.AST) -> bool:
@@ -89,9 +104,7 @@ def _single_use(file, flow, literal: ast.AST) -> bool:
             or not isinstance(statement.targets[0], ast.Name):
         return False
     name = statement.targets[0].id
-    loads = [n for n in ast.walk(file.tree) if isinstance(n, ast.Name) and n.id == name
-             and isinstance(n.ctx, ast.Load)]
-    return len(loads) == 1
+    return file.memo("clipguard.fixes.loads", _load_counts).get(name, 0) == 1
 
 
 def keyword_edit(file, call: ast.Call, name: str, value: str) -> Edit:

@@ -8,12 +8,16 @@ of the same module, and `self.x` to every `self.x = ...` of the class.
 from __future__ import annotations
 
 import ast
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable, Iterator
 from dataclasses import dataclass
 
 SCOPES = (ast.Module, ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)
 FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef)
 GROWERS = ("append", "extend", "add", "appendleft")
+# node types `_bind` records something for
+BINDERS = frozenset({ast.Assign, ast.AnnAssign, ast.AugAssign, ast.NamedExpr, ast.For, ast.AsyncFor,
+                     ast.With, ast.AsyncWith, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef,
+                     ast.Lambda, ast.Call})
 BUDGET = 20000  # nodes per backward walk: bounds the cost on huge generated modules
 
 
@@ -40,22 +44,34 @@ class Flow:
 
     # -- indexing ---------------------------------------------------------------------------
     def _index(self, tree: ast.Module) -> None:
+        # the same depth-first order as a stack over `ast.iter_fields`, with less overhead:
+        # this walk is a large share of a module's analysis
+        parent, scope_of, bind = self.parent, self.scope, self._bind
         stack: list[tuple[ast.AST, ast.AST]] = [(tree, tree)]
         while stack:
             node, scope = stack.pop()
-            self.scope[id(node)] = scope
-            inner = node if isinstance(node, SCOPES) else scope
-            self._bind(node, scope)
-            for field, value in ast.iter_fields(node):
-                children = value if isinstance(value, list) else [value]
+            scope_of[id(node)] = scope
+            opens_scope = isinstance(node, SCOPES)
+            inner = node if opens_scope else scope
+            if type(node) in BINDERS:
+                bind(node, scope)
+            in_arguments = isinstance(node, ast.arguments)
+            for field in node._fields:
+                if field == "ctx":
+                    continue  # the shared Load/Store singletons: no binding, no parent
+                value = getattr(node, field, None)
+                if isinstance(value, list):
+                    children = value
+                elif isinstance(value, ast.AST):
+                    children = [value]
+                else:
+                    continue
+                # decorators, defaults and bases run in the enclosing scope
+                child_scope = scope if in_arguments or (
+                    opens_scope and field in ("decorator_list", "bases", "keywords")) else inner
                 for child in children:
                     if isinstance(child, ast.AST):
-                        self.parent[id(child)] = (node, field)
-                        # decorators, defaults and bases run in the enclosing scope
-                        child_scope = scope if field in ("decorator_list", "bases", "keywords") \
-                            and isinstance(node, SCOPES) else inner
-                        if isinstance(node, ast.arguments):
-                            child_scope = scope
+                        parent[id(child)] = (node, field)
                         stack.append((child, child_scope))
 
     def _bind(self, node: ast.AST, scope: ast.AST) -> None:
@@ -183,6 +199,26 @@ class Flow:
             found.extend(k.value for k in call.keywords if k.arg == parameter.arg)
         return found
 
+    def successors(self, node: ast.AST) -> list[ast.AST]:
+        """The nodes whose values flow into `node` one step back (what `reach` walks to)."""
+        found: list[ast.AST] = []
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
+            for definition in self.definitions(node):
+                if definition.parameter is not None:
+                    found.extend(self.call_arguments(definition.statement, definition.parameter))
+                elif definition.value is not None:
+                    found.append(definition.value)
+        elif isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) \
+                and node.value.id in ("self", "cls"):
+            owner = self.enclosing_class(self.scope.get(id(node), self.tree))
+            if owner is not None:
+                found.extend(self.attrs.get((id(owner), node.attr), []))
+        if isinstance(node, (*FUNCTIONS, ast.ClassDef)):
+            found.extend(node.body)
+        else:
+            found.extend(ast.iter_child_nodes(node))
+        return found
+
     def reach(self, roots: Iterable[ast.AST], stop: Callable[[ast.AST], bool] | None = None) -> set[int]:
         """Ids of every node whose value may flow into one of `roots` (roots included)."""
         seen: set[int] = set()
@@ -194,22 +230,116 @@ class Flow:
             seen.add(id(node))
             if stop is not None and stop(node):
                 continue
-            if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
-                for definition in self.definitions(node):
-                    if definition.parameter is not None:
-                        work.extend(self.call_arguments(definition.statement, definition.parameter))
-                    elif definition.value is not None:
-                        work.append(definition.value)
-            elif isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) \
-                    and node.value.id in ("self", "cls"):
-                owner = self.enclosing_class(self.scope.get(id(node), self.tree))
-                if owner is not None:
-                    work.extend(self.attrs.get((id(owner), node.attr), []))
-            if isinstance(node, FUNCTIONS):
-                work.extend(node.body)
-                continue
-            if isinstance(node, ast.ClassDef):
-                work.extend(node.body)
-                continue
-            work.extend(ast.iter_child_nodes(node))
+            work.extend(self.successors(node))
         return seen
+
+    def reacher(self, stop: Callable[[ast.AST], bool], marked: Collection[int]) -> Reacher:
+        """A `reach` that answers many queries under one `stop`, sharing the work between them."""
+        return Reacher(self, stop, marked)
+
+
+class Reacher:
+    """Backward reachability for many queries at once.
+
+    Each node is expanded once: the graph of `Flow.successors` is split into strongly connected
+    components (Tarjan, iteratively), and each component records the `marked` nodes it reaches,
+    so a query costs its roots, not the part of the module behind them. Unlike `Flow.reach` it
+    has no node budget: the whole module is walked at most once in total.
+    """
+
+    def __init__(self, flow: Flow, stop: Callable[[ast.AST], bool], marked: Collection[int]) -> None:
+        self.flow = flow
+        self.stop = stop
+        self.marked = marked
+        self.component: dict[int, int] = {}
+        self.members: list[list[int]] = []
+        self.after: list[tuple[int, ...]] = []  # successor components
+        self.reached: list[frozenset[int]] = []  # marked ids reachable from the component
+        self.expanded = 0  # nodes expanded so far: the work done, for tests
+
+    def marked_from(self, roots: Iterable[ast.AST]) -> set[int]:
+        """The marked ids that flow into one of `roots` (roots included)."""
+        found: set[int] = set()
+        for root in roots:
+            self._explore(root)
+            found |= self.reached[self.component[id(root)]]
+        return found
+
+    def visit(self, roots: Iterable[ast.AST], visited: set[int]) -> Iterator[int]:
+        """Ids of the nodes that flow into `roots`, skipping components already in `visited`
+        (which it extends): for idempotent uses, so that repeated queries cost nothing."""
+        work = []
+        for root in roots:
+            self._explore(root)
+            work.append(self.component[id(root)])
+        while work:
+            component = work.pop()
+            if component in visited:
+                continue
+            visited.add(component)
+            yield from self.members[component]
+            work.extend(self.after[component])
+
+    def _next(self, node: ast.AST) -> list[ast.AST]:
+        self.expanded += 1
+        return [] if self.stop(node) else self.flow.successors(node)
+
+    def _explore(self, root: ast.AST) -> None:
+        if id(root) in self.component:
+            return
+        index: dict[int, int] = {id(root): 0}
+        low: dict[int, int] = {id(root): 0}
+        children: dict[int, list[ast.AST]] = {}
+        stack: list[ast.AST] = [root]
+        on_stack: set[int] = {id(root)}
+        children[id(root)] = self._next(root)
+        calls: list[tuple[ast.AST, Iterator[ast.AST]]] = [(root, iter(children[id(root)]))]
+        while calls:
+            node, pending = calls[-1]
+            key = id(node)
+            descended = False
+            for child in pending:
+                child_key = id(child)
+                if child_key in self.component:
+                    continue
+                if child_key not in index:
+                    index[child_key] = low[child_key] = len(index)
+                    stack.append(child)
+                    on_stack.add(child_key)
+                    children[child_key] = self._next(child)
+                    calls.append((child, iter(children[child_key])))
+                    descended = True
+                    break
+                if child_key in on_stack:
+                    low[key] = min(low[key], index[child_key])
+            if descended:
+                continue
+            calls.pop()
+            if calls:
+                parent_key = id(calls[-1][0])
+                low[parent_key] = min(low[parent_key], low[key])
+            if low[key] == index[key]:
+                self._close(node, stack, on_stack, children)
+
+    def _close(self, head: ast.AST, stack: list[ast.AST], on_stack: set[int],
+               children: dict[int, list[ast.AST]]) -> None:
+        """Pop the component whose first node is `head` and record what it reaches."""
+        number = len(self.members)
+        members: list[int] = []
+        while True:
+            member = stack.pop()
+            on_stack.discard(id(member))
+            members.append(id(member))
+            self.component[id(member)] = number
+            if member is head:
+                break
+        after = {self.component[id(child)] for key in members for child in children.pop(key)}
+        after.discard(number)
+        reached = frozenset(key for key in members if key in self.marked)
+        for other in after:
+            more = self.reached[other]
+            if more and not more <= reached:
+                reached = more if not reached else reached | more
+        self.members.append(members)
+        self.after.append(tuple(after))
+        self.reached.append(reached)

@@ -13,7 +13,9 @@ import re
 from dataclasses import dataclass, field
 
 from clipguard.analysis.flow import Flow
+from clipguard.analysis.lookup import project_lookup
 from clipguard.analysis.models import Build, classify, config_build, default_profile
+from clipguard.analysis.nodes import all_nodes
 from clipguard.analysis.steps import (
     Step,
     arithmetic_step,
@@ -51,7 +53,17 @@ class ModuleModel:
     elsewhere: set[int] = field(default_factory=set)
     step_names: dict[int, str] = field(default_factory=dict)  # module-level name a step is bound to
     # module-level functions whose parameters reach a CLIP image input: name -> {(index, name)}
-    sink_params: dict[str, set[tuple[int, str]]] = field(default_factory=dict)
+    _sink_params: dict[str, set[tuple[int, str]]] = field(default_factory=dict)
+    _untraced: list[ast.Call] | None = None  # sinks traced only once `sink_params` is read
+
+    @property
+    def sink_params(self) -> dict[str, set[tuple[int, str]]]:
+        """Module-level functions whose parameters reach a CLIP image input: name ->
+        {(index, name)}; for the modules that call this one's helpers."""
+        if self._untraced is not None:
+            sinks, self._untraced = self._untraced, None
+            _trace(self, sinks)
+        return self._sink_params
 
     @property
     def clip_builds(self) -> list[Build]:
@@ -176,9 +188,12 @@ class ModuleModel:
     def _loads(self, name: str, scope: ast.AST) -> list[ast.Name]:
         if not hasattr(self, "_load_index"):
             self._load_index: dict[str, list[ast.Name]] = {}
-            for node in ast.walk(self.flow.tree):
+            self._attribute_names: set[str] = set()
+            for node in all_nodes(self.file):
                 if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
                     self._load_index.setdefault(node.id, []).append(node)
+                elif isinstance(node, ast.Attribute):
+                    self._attribute_names.add(node.attr)
         loads = self._load_index.get(name, [])
         if scope is self.flow.tree:
             return loads
@@ -187,8 +202,7 @@ class ModuleModel:
     def _loaded(self, name: str, scope: ast.AST) -> bool:
         if not hasattr(self, "_load_index"):
             self._loads(name, self.flow.tree)
-        return bool(self._load_index.get(name)) or any(
-            isinstance(n, ast.Attribute) and n.attr == name for n in ast.walk(self.flow.tree))
+        return bool(self._load_index.get(name)) or name in self._attribute_names
 
     def _in_training_pipeline(self, node: ast.AST) -> bool:
         """Whether the step sits in a Compose with random augmentations: the geometry of training
@@ -263,7 +277,7 @@ def _uses_any(importer, project, path, names: set[str]) -> bool:
     import of it inherits everything (mmcv `_base_` configs)."""
     bound = False
     for local, qualified in importer.imports.bindings.items():
-        found = project.lookup(importer.path, qualified)
+        found = project_lookup(importer, qualified)
         if found is None or str(found[0]) != str(path):
             continue
         bound = True
@@ -301,7 +315,7 @@ def _build(file) -> ModuleModel:
     model = ModuleModel(file, flow)  # type: ignore[arg-type]
     keys: dict[int, str] = {}
     sinks: list[ast.Call] = []
-    for node in ast.walk(file.tree):
+    for node in all_nodes(file):
         if isinstance(node, ast.Call):
             keys.update((id(k.value), k.arg) for k in node.keywords if k.arg)
             build = classify(file, node, flow)
@@ -331,9 +345,12 @@ def _build(file) -> ModuleModel:
             for step in model.steps:
                 if step.node is stmt.value:
                     model.step_names[id(step.node)] = stmt.targets[0].id
-    # sinks matter for the steps here, or for the modules that call this one's helpers
-    if model.steps or SINK_WORDS.search(file.text):
+    # sinks matter for the steps here, or for the modules that call this one's helpers: with no
+    # step here, tracing only finds `sink_params`, so it waits until an importer asks for them
+    if model.steps:
         _trace(model, sinks)
+    elif SINK_WORDS.search(file.text):
+        model._untraced = sinks
     return model
 
 
@@ -405,6 +422,9 @@ def _trace(model: ModuleModel, calls: list[ast.Call]) -> None:
     step_ids = {id(s.node) for s in model.steps}
     parameters = _parameter_loads(model.flow.tree)
     local = unique_target(model.clip_builds) if model.clip_builds else Target(default_profile(), False)
+    # one walk shared by every sink: a helper's callers are expanded once, not once per sink
+    reacher = model.flow.reacher(stop, step_ids)
+    visited: set[int] = set()  # components whose parameter reads are already recorded
     for call in calls:
         func = call.func
         target: Target | None = None
@@ -444,12 +464,12 @@ def _trace(model: ModuleModel, calls: list[ast.Call]) -> None:
             inputs = [*call.args, *(k.value for k in call.keywords)]
         elif inputs is None:
             inputs = _sink_inputs(call)
-        seen = model.flow.reach(inputs, stop)
-        if target is not None:
-            for node_id in seen & parameters.keys():
-                function, index, name = parameters[node_id]
-                model.sink_params.setdefault(function, set()).add((index, name))
-        reached = seen & step_ids
+        if target is not None and parameters:
+            for node_id in reacher.visit(inputs, visited):
+                if node_id in parameters:
+                    function, index, name = parameters[node_id]
+                    model.sink_params.setdefault(function, set()).add((index, name))
+        reached = reacher.marked_from(inputs)
         for node_id in reached:
             if target is not None:
                 model.clip_reach.setdefault(node_id, []).append(target)
@@ -474,6 +494,10 @@ _IN_PROGRESS: set[str] = set()
 SINK_WORDS = re.compile(r"encode_image|get_image_features|\.visual\(|vision_model\(")
 
 
+def _mentions_sink(file) -> bool:
+    return bool(SINK_WORDS.search(file.text))
+
+
 def _imported_sink(model: ModuleModel, call: ast.Call) -> list[ast.AST] | None:
     """Arguments of a call to another project module's function that hands them to CLIP."""
     file = model.file
@@ -483,11 +507,11 @@ def _imported_sink(model: ModuleModel, call: ast.Call) -> list[ast.AST] | None:
     qualified = file.qualname(call.func)
     if qualified is None:
         return None
-    found = project.lookup(file.path, qualified)
+    found = project_lookup(file, qualified)
     if found is None or "." in found[1]:
         return None
     other = project.source(found[0])
-    if other is None or not SINK_WORDS.search(other.text):
+    if other is None or not other.memo("clipguard.sink_words", _mentions_sink):
         return None
     _IN_PROGRESS.add(file.path)
     try:

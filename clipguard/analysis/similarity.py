@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 
 from clipguard.analysis.features import Operand
+from clipguard.analysis.nodes import all_nodes
 from clipguard.diagnostics import Edit
 from clipguard.source import SourceFile
 
@@ -74,7 +75,7 @@ def _binding(
 def _bound_names(file: SourceFile) -> set[str]:
     def collect(_: SourceFile) -> set[str]:
         names = set(file.imports.bindings)
-        for node in ast.walk(file.tree):
+        for node in all_nodes(file):
             if isinstance(node, ast.Name):
                 names.add(node.id)
             elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
@@ -116,7 +117,7 @@ def _divides_by_norm(file: SourceFile) -> bool:
     """Whether the file already normalizes with `x / x.norm(dim=-1, keepdim=True)` or `/=`."""
 
     def scan(_: SourceFile) -> bool:
-        for node in ast.walk(file.tree):
+        for node in all_nodes(file):
             if isinstance(node, (ast.BinOp, ast.AugAssign)) and isinstance(node.op, ast.Div):
                 right = node.right if isinstance(node, ast.BinOp) else node.value
                 if (

@@ -1,0 +1,74 @@
+"""The shared analysis does work linear in the module's size: counted, not timed."""
+
+from __future__ import annotations
+
+import ast
+
+import pytest
+
+from clipguard.analysis import flow
+from clipguard.checker import lint_text
+from clipguard.rules import all_rules
+
+HEADER = (
+    "import open_clip\n"
+    "from torchvision import transforms as T\n"
+    "model, _, preprocess = open_clip.create_model_and_transforms('ViT-B-32', pretrained='openai')\n"
+    "norm = T.Normalize((0.485, 0.456, 0.406), (0.229, 0.224, 0.225))\n\n"
+    "def embed(image):\n"
+    "    return model.encode_image(norm(image))\n\n"
+)
+# every copy sends an image through the shared helper, then to CLIP again: a backward walk from
+# each sink reaches every call site of `embed`
+THROUGH_HELPER = (
+    "def f{i}(image, text):\n"
+    "    a = embed(image)\n"
+    "    return model.encode_image(a) @ text.T\n\n"
+)
+# every copy is one CG101 finding with a fix, whose safety check looks at the whole module
+ONE_FINDING = (
+    "def p{i}(x):\n"
+    "    t = T.Normalize(mean=[0.485, 0.456, 0.406], std=[0.229, 0.224, 0.225])\n"
+    "    return model.encode_image(t(x))\n\n"
+)
+
+
+def _lint(snippet: str, copies: int, monkeypatch) -> tuple[int, int, int]:
+    """(findings, nodes expanded by backward walks, nodes yielded by ast.walk) for `copies`."""
+    expanded = [0]
+    walked = [0]
+    next_of = flow.Reacher._next
+    walk = ast.walk
+
+    def counting_next(self, node):
+        expanded[0] += 1
+        return next_of(self, node)
+
+    def counting_walk(node):
+        for inner in walk(node):
+            walked[0] += 1
+            yield inner
+
+    monkeypatch.setattr(flow.Reacher, "_next", counting_next)
+    monkeypatch.setattr(ast, "walk", counting_walk)
+    try:
+        text = HEADER + "".join(snippet.format(i=i) for i in range(copies))
+        findings = lint_text(text, all_rules(), "main.py")
+    finally:
+        monkeypatch.undo()
+    return len(findings), expanded[0], walked[0]
+
+
+@pytest.mark.parametrize("snippet", [THROUGH_HELPER, ONE_FINDING], ids=["helper", "findings"])
+def test_work_grows_linearly_with_copies(snippet, monkeypatch):
+    small = _lint(snippet, 50, monkeypatch)
+    large = _lint(snippet, 200, monkeypatch)
+    assert large[1] > 0 and large[2] > 0  # the counters see the work
+    # 4x the code: at most ~4x the work (quadratic growth would be 16x)
+    assert large[1] <= 4.5 * small[1]
+    assert large[2] <= 4.5 * small[2]
+
+
+def test_findings_grow_with_copies(monkeypatch):
+    # the counted runs still find what they should: one CG101 per copy, plus the shared helper's
+    assert _lint(ONE_FINDING, 200, monkeypatch)[0] - _lint(ONE_FINDING, 50, monkeypatch)[0] == 150
