@@ -83,6 +83,7 @@ class Project:
             parts = module_path_parts(file)
             for start in range(max(0, len(parts) - 6), len(parts)):
                 self._by_suffix.setdefault(".".join(parts[start:]), []).append(file)
+        self._resolved: dict[tuple[str, str], Path | None] = {}
         self._imports: dict[Path, list[Path]] = {}
         self._importers: dict[Path, list[Path]] = {}
         for importer, modules in (imports or {}).items():
@@ -103,6 +104,12 @@ class Project:
 
     def resolve_module(self, importer: Path, module: str) -> Path | None:
         """The linted file a module name refers to from `importer`, if it is one of ours."""
+        key = (os.path.dirname(os.path.abspath(importer)), module)
+        if key not in self._resolved:
+            self._resolved[key] = self._resolve(importer, module)
+        return self._resolved[key]
+
+    def _resolve(self, importer: Path, module: str) -> Path | None:
         level = len(module) - len(module.lstrip("."))
         name = module[level:]
         if level:

@@ -6,6 +6,7 @@ This replaces libcst's QualifiedNameProvider, which made parsing eight times slo
 from __future__ import annotations
 
 import ast
+from collections import deque
 
 
 class ImportTable:
@@ -17,7 +18,7 @@ class ImportTable:
     def __init__(self, tree: ast.AST) -> None:
         self.bindings: dict[str, str] = {}
         self.modules: set[str] = set()
-        for node in ast.walk(tree):
+        for node in _statements(tree):
             if isinstance(node, ast.Import):
                 for alias in node.names:
                     self.modules.add(alias.name)
@@ -45,6 +46,21 @@ class ImportTable:
     def imports_any(self, *prefixes: str) -> bool:
         """Whether the module imports a module starting with one of `prefixes`."""
         return any(m == p or m.startswith(p + ".") for m in self.modules for p in prefixes)
+
+
+_BLOCKS = ("body", "orelse", "finalbody", "handlers", "cases")
+
+
+def _statements(tree: ast.AST):
+    """Every statement, in `ast.walk` order: imports are statements, so expressions (most of the
+    tree) need not be visited."""
+    queue = deque([tree])
+    while queue:
+        node = queue.popleft()
+        yield node
+        for name in node._fields:
+            if name in _BLOCKS:
+                queue.extend(child for child in getattr(node, name) if isinstance(child, ast.AST))
 
 
 def _chain(node: ast.AST) -> tuple[str, list[str]] | None:
