@@ -28,6 +28,7 @@ from clipguard.source import SourceError, decode, parse
 __all__ = ["Report", "Settings", "lint_paths"]
 
 PARALLEL_MIN_FILES = 24
+GATE_KEY = "<gate>"  # the cache entry remembering the last run's gate, valid while no file changed
 
 
 @dataclass
@@ -89,8 +90,17 @@ def _lint_paths(paths: list[str], settings: Settings, use_cache: bool, jobs: int
     scans = [_scan(t, cache) for t in targets]
     by_path = {s.target.path: s for s in scans if s.error is None}
     project = Project([s.target.path for s in scans])
-    codes = _gate(by_path, project, rules)
     sha_by_path = {s.target.path: s.sha for s in scans}
+    tree = hashlib.sha256("\n".join(f"{p}\0{s.sha}" for p, s in sorted(by_path.items())).encode()).hexdigest()
+    remembered = cache.get(GATE_KEY) if cache is not None else None
+    if isinstance(remembered, dict) and remembered.get("tree") == tree \
+            and isinstance(remembered.get("codes"), dict) and isinstance(remembered.get("deps"), dict):
+        # Nothing changed anywhere: the last run's gate still holds.
+        codes = {Path(p): tuple(c) for p, c in remembered["codes"].items() if isinstance(c, list)}
+        deps_by_path = {p: d for p, d in remembered["deps"].items() if isinstance(d, str)}
+    else:
+        codes = _gate(by_path, project, rules)
+        deps_by_path = {}
 
     report = Report(files=len(targets))
     results: dict[Path, list[Finding]] = {}
@@ -102,7 +112,8 @@ def _lint_paths(paths: list[str], settings: Settings, use_cache: bool, jobs: int
         selected = codes.get(scan.target.path, ())
         if not selected and not (scan.target.explicit or scan.marker or scan.binary):
             continue  # nothing here for any rule; files that mention CLIP are still parsed
-        deps = _deps_key(scan, project, sha_by_path)
+        deps = deps_by_path.get(str(scan.target.path)) or _deps_key(scan, project, sha_by_path)
+        deps_by_path[str(scan.target.path)] = deps
         cached = scan.cached
         if cached is not None and cached.get("sha") == scan.sha and cached.get("deps") == deps \
                 and cached.get("rules") == list(selected) and cached.get("findings") is not None \
@@ -126,6 +137,8 @@ def _lint_paths(paths: list[str], settings: Settings, use_cache: bool, jobs: int
                 fresh = _scan_entry(scan)
                 if any(entry.get(k) != v for k, v in fresh.items()):
                     cache.put(str(scan.target.path), {**entry, **fresh})
+        cache.put(GATE_KEY, {"tree": tree, "deps": deps_by_path,
+                             "codes": {str(p): list(c) for p, c in codes.items()}})
         cache.save()
 
     by_scan = {s.target.path: s for s in scans}

@@ -112,14 +112,14 @@ class Project:
     def _resolve(self, importer: Path, module: str) -> Path | None:
         level = len(module) - len(module.lstrip("."))
         name = module[level:]
-        if level:
-            base = Path(os.path.abspath(importer)).parent
+        if level:  # plain strings: this runs for every import of every file
+            base = os.path.dirname(os.path.abspath(importer))
             for _ in range(level - 1):
-                base = base.parent
-            target = base.joinpath(*name.split(".")) if name else base
-            for candidate in (target.with_suffix(".py"), target / "__init__.py"):
-                if candidate in self._by_path:
-                    return candidate
+                base = os.path.dirname(base)
+            target = os.path.join(base, *name.split(".")) if name else base
+            for candidate in (target + ".py", os.path.join(target, "__init__.py")):
+                if candidate in self._by_string:
+                    return self._by_string[candidate]
             return None
         matches = self._by_suffix.get(name)
         if not matches:
@@ -128,6 +128,12 @@ class Project:
             return matches[0]
         importer_parts = Path(os.path.abspath(importer)).parts
         return max(matches, key=lambda p: _common_prefix(p.parts, importer_parts))
+
+    @property
+    def _by_string(self) -> dict[str, Path]:
+        if not hasattr(self, "_string_map"):
+            self._string_map = {str(path): path for path in self.files}
+        return self._string_map
 
     @property
     def _by_path(self) -> set[Path]:

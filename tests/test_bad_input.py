@@ -223,8 +223,11 @@ def test_damaged_cache_is_ignored(run, tmp_path, damage):
     else:
         entries = json.loads(cache_file.read_text())
         # Stat data that still matches, the rest gone or mistyped.
-        cache_file.write_text(json.dumps({path: {"mtime": e["mtime"], "size": e["size"], "marker": "yes"}
-                                          for path, e in entries.items()}))
+        damaged = {path: {"mtime": e["mtime"], "size": e["size"], "marker": "yes"}
+                   for path, e in entries.items() if "mtime" in e}
+        damaged.update({key: {"tree": e.get("tree"), "codes": "all", "deps": 3}
+                        for key, e in entries.items() if "mtime" not in e})
+        cache_file.write_text(json.dumps(damaged))
     again = run("lint", "app.py")
     assert (again.returncode, again.stdout, again.stderr) == (first.returncode, first.stdout, first.stderr)
     assert first.returncode == 1 and " CG101 " in first.stdout
