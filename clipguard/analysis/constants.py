@@ -191,7 +191,10 @@ class Evaluator:
                     else:
                         out.extend(self._eval(definition.value, hops + 1))
                 return out
-        qualified = self.file.qualname(node)
+        return self._qualified(self.file.qualname(node), hops)
+
+    def _qualified(self, qualified: str | None, hops: int) -> list[Value | None]:
+        """A library's named constant, or a name imported from another project module."""
         if qualified is None:
             return [None]
         last = qualified.rsplit(".", 1)[-1]
@@ -228,13 +231,7 @@ class Evaluator:
         return out
 
     def _name_qualified(self, name: ast.Name, hops: int) -> list[Value | None]:
-        qualified = self.file.imports.bindings.get(name.id)
-        if qualified is None:
-            return [None]
-        last = qualified.rsplit(".", 1)[-1]
-        if qualified.split(".")[0] in LIBRARIES and last in NAMED:
-            return [Value(NAMED[last], named=qualified)]
-        return self._imported(qualified, hops)
+        return self._qualified(self.file.imports.bindings.get(name.id), hops)
 
 
 def close(a: Triple, b: Triple, tolerance: float) -> bool:
