@@ -9,7 +9,7 @@ from collections.abc import Iterable, Sequence
 from clipguard.diagnostics import Finding
 from clipguard.project import Project
 from clipguard.rule import Rule
-from clipguard.source import SourceError, SourceFile, decode, gc_paused, parse
+from clipguard.source import SourceError, SourceFile, gc_paused, parse
 
 UNREADABLE = ("CG000", "unreadable-source")
 _NOQA = re.compile(r"#\s*noqa(?::[\s]*(?P<codes>[A-Z]+[0-9]+(?:[\s,]+[A-Z]+[0-9]+)*))?", re.IGNORECASE)
@@ -65,14 +65,15 @@ def check_file(file: SourceFile, rules: Sequence[type[Rule]], *, isolate: bool =
 def _internal_error(file: SourceFile, failures: list) -> Finding:
     """One CG000 finding naming every rule that raised on this file, at the first failure's node."""
     _, exc, node = failures[0]
-    line = getattr(node, "lineno", 1) if 0 < getattr(node, "lineno", 1) <= len(file.lines) else 1
-    column = file.column(line, getattr(node, "col_offset", 0)) if line == getattr(node, "lineno", 0) else 1
+    line, column = 1, 1
+    if node is not None and 0 < getattr(node, "lineno", 0) <= len(file.lines):
+        line, column = node.lineno, file.column(node.lineno, node.col_offset)
     codes = ", ".join(dict.fromkeys(r.code for r, _, _ in failures))
     if isinstance(exc, RecursionError):
         message = f"too deeply nested to analyze (in {codes})"
     else:
         message = f"internal error in {codes} while analyzing: {type(exc).__name__}: {exc}"
-    return Finding(file.path, line, column, line, column, *UNREADABLE, message[:300])
+    return unreadable(file.path, message[:300], line, column)
 
 
 def _walk(tree: ast.AST) -> Iterable[ast.AST]:
@@ -105,21 +106,13 @@ def lint_text(text: str, rules: Sequence[type[Rule]], path: str = "<string>",
     try:
         tree = parse(text, path)
     except SourceError as err:
-        return [unreadable(path, err)]
+        return [unreadable(path, err.message, err.line, err.column)]
     file = SourceFile(path, text, tree, newline=newline, project=project)
     with gc_paused():
         findings = [f for f in check_file(file, rules, isolate=isolate) if not suppressed(f, file.lines)]
     return sorted(findings, key=lambda f: f.sort_key)
 
 
-def lint_bytes(data: bytes, rules: Sequence[type[Rule]], path: str,
-               project: Project | None = None) -> list[Finding]:
-    try:
-        decoded = decode(data)
-    except SourceError as err:
-        return [unreadable(path, err)]
-    return lint_text(decoded.text, rules, path, project, decoded.newline)
-
-
-def unreadable(path: str, err: SourceError) -> Finding:
-    return Finding(path, err.line, err.column, err.line, err.column, *UNREADABLE, err.message)
+def unreadable(path: str, message: str, line: int = 1, column: int = 1) -> Finding:
+    """The CG000 finding for a file that cannot be read, decoded, parsed or analyzed."""
+    return Finding(path, line, column, line, column, *UNREADABLE, message)

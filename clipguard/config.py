@@ -61,8 +61,8 @@ class Settings:
     def fingerprint(self) -> str:
         """Hash of everything that changes findings: the cache key's config part."""
         data = asdict(self)
-        data.pop("root")
-        data.pop("fix")
+        for key in ("root", "fix", "unsafe_fixes"):  # they change what is applied, not what is found
+            data.pop(key)
         data["version"] = __version__
         return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:16]
 

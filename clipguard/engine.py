@@ -16,7 +16,7 @@ from stat import S_ISREG
 
 from clipguard import prefilter
 from clipguard.cache import Cache
-from clipguard.checker import UNREADABLE, lint_text
+from clipguard.checker import UNREADABLE, lint_text, unreadable
 from clipguard.config import Settings
 from clipguard.diagnostics import Finding
 from clipguard.discovery import Target, discover
@@ -107,7 +107,7 @@ def _lint_paths(paths: list[str], settings: Settings, use_cache: bool, jobs: int
     work: list[tuple[Scan, tuple[str, ...], str]] = []
     for scan in scans:
         if scan.error is not None:
-            results[scan.target.path] = [_unreadable(scan.target.display, scan.error)]
+            results[scan.target.path] = [unreadable(scan.target.display, scan.error)]
             continue
         selected = codes.get(scan.target.path, ())
         if not selected and not (scan.target.explicit or scan.marker or scan.binary):
@@ -122,6 +122,10 @@ def _lint_paths(paths: list[str], settings: Settings, use_cache: bool, jobs: int
         else:
             work.append((scan, selected, deps))
     report.parsed = len(work) + len(results) - sum(1 for s in scans if s.error is not None)
+    if work or settings.fix or diff:  # rules will run: they need the import graph, also when the gate was remembered
+        for scan in by_path.values():
+            if scan.imports is not None:
+                project.add_imports(scan.target.path, scan.imports)
 
     for (scan, selected, deps), findings in zip(work, _run(work, rules, project, jobs)):
         results[scan.target.path] = findings
@@ -147,7 +151,8 @@ def _lint_paths(paths: list[str], settings: Settings, use_cache: bool, jobs: int
         findings = _filter(findings, scan, settings, report_unreadable)
         if (settings.fix or diff) and any(applicable(f, settings) for f in findings):
             selected_rules = _rules_for(rules, codes.get(path, ()))
-            findings = _fix_file(scan, findings, selected_rules, project, settings, diff, report)
+            findings = _fix_file(scan, findings, selected_rules, project, settings, diff, report,
+                                 report_unreadable)
             findings = _filter(findings, scan, settings, report_unreadable)
         report.findings.extend(findings)
     report.findings.sort(key=lambda f: f.sort_key)
@@ -286,10 +291,6 @@ def _filter(findings: list[Finding], scan: Scan, settings: Settings, report_unre
     return out
 
 
-def _unreadable(display: str, message: str, line: int = 1, column: int = 1) -> Finding:
-    return Finding(display, line, column, line, column, *UNREADABLE, message)
-
-
 # --- running the rules, in this process or in a pool ---------------------------------------------
 
 _WORKER: dict = {}
@@ -319,37 +320,36 @@ def _lint_task(task: tuple[str, str, tuple[str, ...]]) -> list[Finding]:
     try:
         data = Path(path).read_bytes()
     except OSError as exc:
-        return [_unreadable(display, f"cannot read: {exc.strerror or exc}")]
+        return [unreadable(display, f"cannot read: {exc.strerror or exc}")]
     try:
         decoded = decode(data)
         if not codes:
             parse(decoded.text, display)
             return []
     except SourceError as err:
-        return [_unreadable(display, err.message, err.line, err.column)]
+        return [unreadable(display, err.message, err.line, err.column)]
     try:
         return lint_text(decoded.text, _rules_for(_WORKER["rules"], codes), display, _WORKER["project"],
                          decoded.newline, isolate=True)
     except RecursionError:
-        return [_unreadable(display, "too deeply nested to analyze")]
+        return [unreadable(display, "too deeply nested to analyze")]
     except Exception as exc:  # noqa: BLE001 - a bug must not hide the other files' findings
-        return [_unreadable(display, f"internal error while analyzing: {type(exc).__name__}: {exc}")]
+        return [unreadable(display, f"internal error while analyzing: {type(exc).__name__}: {exc}")]
 
 
 # --- fixes -----------------------------------------------------------------------------------------
 
 def _fix_file(scan: Scan, findings: list[Finding], rules: tuple[type[Rule], ...], project: Project,
-              settings: Settings, diff: bool, report: Report) -> list[Finding]:
+              settings: Settings, diff: bool, report: Report, report_unreadable: bool) -> list[Finding]:
     display = scan.target.display
     try:
-        data = scan.data if scan.data is not None else Path(scan.target.path).read_bytes()
+        data = scan.bytes()
         decoded = decode(data)
     except (OSError, SourceError):
         return findings
     if hashlib.sha256(data).hexdigest() != scan.sha:  # the findings describe other contents
         report.warnings.append(f"{display}: changed on disk while clipguard ran; not fixed")
         return findings
-    report_unreadable = UNREADABLE[0] in settings.enabled_codes()
 
     def lint(text: str) -> list[Finding]:
         # Later rounds see the same noqa and per-file-ignores as the first: an ignored rule's fix

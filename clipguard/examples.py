@@ -32,7 +32,8 @@ def run_example(rule: type[Rule], code: str, files: dict[str, str] | None = None
 
 
 def fix_all(code: str, findings: list[Finding]) -> str:
-    """Apply every fix (safe and unsafe) until none is left, as `--fix --unsafe-fixes` does."""
+    """Apply every fix (safe and unsafe) the findings offer: the first round of
+    `--fix --unsafe-fixes` (`fixer.fix_text` repeats rounds until none is left)."""
     fixes = compatible_fixes(f.fix for f in findings if f.fix)
     return apply_edits(code, [edit for fix in fixes for edit in fix.edits])
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 
 # Signs that a module uses a CLIP-family model, searched in the lower-cased bytes. Deliberately
-# broad: a false "yes" costs one parse, a false "no" a missed finding. "clip" also covers
-# `clip.load`, `open_clip`, `CLIPModel`, `OpenCLIP`, checkpoint names and config strings.
+# broad: a false "yes" costs one parse, a false "no" a missed finding. Besides these, any "clip"
+# that is not one of NOT_CLIP counts (`clip.load`, `open_clip`, `CLIPModel`, checkpoint names).
 # Plain substring tests on lower-cased bytes are five times faster here than one regex.
 CLIP_MARKERS = (b"siglip", b"encode_image", b"encode_text", b"get_image_features",
                 b"get_text_features", b"image_embeds", b"text_embeds")

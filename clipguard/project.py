@@ -78,6 +78,7 @@ class Project:
 
     def __init__(self, files: list[Path], imports: dict[Path, list[str]] | None = None) -> None:
         self.files = [Path(os.path.abspath(f)) for f in files]
+        self._by_string = {str(path): path for path in self.files}
         self._by_suffix: dict[str, list[Path]] = {}
         for file in self.files:
             parts = module_path_parts(file)
@@ -128,18 +129,6 @@ class Project:
             return matches[0]
         importer_parts = Path(os.path.abspath(importer)).parts
         return max(matches, key=lambda p: _common_prefix(p.parts, importer_parts))
-
-    @property
-    def _by_string(self) -> dict[str, Path]:
-        if not hasattr(self, "_string_map"):
-            self._string_map = {str(path): path for path in self.files}
-        return self._string_map
-
-    @property
-    def _by_path(self) -> set[Path]:
-        if not hasattr(self, "_path_set"):
-            self._path_set = set(self.files)
-        return self._path_set
 
     def lookup(self, importer: str | Path, qualified: str) -> tuple[Path, str] | None:
         """Split `pkg.stats.MEAN` into a linted module file and the name inside it."""

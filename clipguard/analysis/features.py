@@ -18,6 +18,7 @@ import ast
 import re
 from dataclasses import dataclass, field, replace
 
+from clipguard.analysis.imports import dotted_name
 from clipguard.analysis.lookup import project_lookup
 from clipguard.analysis.nodes import walk
 from clipguard.source import SourceFile
@@ -52,6 +53,8 @@ OBJECTS = (MODEL_PROJ, MODEL_JOINT, MODEL_OTHER, INDEX, COSMOD, SOFTMOD, INSTANC
 FEATURES = (RAW, NORM, MEAN, PARAM)
 
 SOURCE_METHODS = ("encode_image", "encode_text", "get_image_features", "get_text_features")
+# Byte triggers of the similarity rules: the sources above and the embeds of model outputs.
+SOURCE_TRIGGERS = (*(m.encode() for m in SOURCE_METHODS), b"image_embeds", b"text_embeds")
 EMBED_ATTRS = ("image_embeds", "text_embeds")
 # Methods that return the same vectors (other device, dtype, layout or container).
 PASSTHROUGH = frozenset(
@@ -366,7 +369,7 @@ class ModuleModel:
             }
             if objects:
                 elsewhere = {
-                    _dotted(node)
+                    dotted_name(node)
                     for method in cls.body
                     if method is not init
                     for node in walk(method)
@@ -573,7 +576,7 @@ class FunctionAnalysis:
         if isinstance(target, ast.Name):
             self.env[target.id] = value
         elif isinstance(target, ast.Attribute):
-            key = _dotted(target)
+            key = dotted_name(target)
             if key:
                 self.env[key] = value
         elif isinstance(target, (ast.Tuple, ast.List)):
@@ -586,7 +589,7 @@ class FunctionAnalysis:
                 self.bind(element.value if isinstance(element, ast.Starred) else element, item)
         elif isinstance(target, ast.Subscript):
             self.ev(target.slice)
-            key = _dotted(target.value)
+            key = dotted_name(target.value)
             if key and not (self.env.get(key) and self.env[key].kind == NORMOF):
                 # element assignment into an array: the contents are no longer known (a norm
                 # with its zeros replaced, `l2[l2 == 0] = 1`, is still a norm)
@@ -595,7 +598,7 @@ class FunctionAnalysis:
             self.bind(target.value, None)
 
     def aug_assign(self, stmt: ast.AugAssign) -> None:
-        key = _dotted(stmt.target)
+        key = dotted_name(stmt.target)
         current = self.env.get(key) if key else None
         if isinstance(stmt.target, ast.Subscript):
             self.bind(stmt.target, None)
@@ -617,14 +620,14 @@ class FunctionAnalysis:
         func = node.func
         name = self.file.qualname(func)
         if name == "faiss.normalize_L2" and node.args:
-            key = _dotted(node.args[0])
+            key = dotted_name(node.args[0])
             value = self.values.get(node.args[0])
             if key:
                 self.env[key] = normalized(value, value.backend if value else "numpy")
             return
         if not isinstance(func, ast.Attribute):
             return
-        key = _dotted(func.value)
+        key = dotted_name(func.value)
         if key is None:
             return
         receiver = self.env.get(key)
@@ -718,7 +721,7 @@ class FunctionAnalysis:
         return Value(LIST, items=(element,))
 
     def attribute(self, node: ast.Attribute) -> Value | None:
-        key = _dotted(node)
+        key = dotted_name(node)
         if key and key in self.env:
             return self.env[key]
         base = self.ev(node.value)
@@ -1075,7 +1078,7 @@ class FunctionAnalysis:
         result = model.result(func)
         if result is None:
             return None
-        return self.apply_summary(node, result.summary, func, _dotted(node.func) or "", model)
+        return self.apply_summary(node, result.summary, func, dotted_name(node.func) or "", model)
 
     def resolve_function(self, func: ast.AST) -> tuple[ModuleModel, ast.AST] | None:
         if (
@@ -1085,26 +1088,22 @@ class FunctionAnalysis:
         ):
             own = self.own_method(func.attr)
             return (self.model, own) if own is not None else None
-        if isinstance(func, ast.Name) and func.id in self.model.functions:
-            local = self.model.functions[func.id]
-            return (self.model, local) if local is not None else None
-        found = self.foreign(func)
-        if found is None:
-            return None
-        other_model, inner = found
-        function = other_model.functions.get(inner)
-        return (other_model, function) if function is not None else None
+        return self._definition(func, "functions")
 
     def resolve_class(self, func: ast.AST) -> tuple[ModuleModel, ast.ClassDef] | None:
-        if isinstance(func, ast.Name) and func.id in self.model.class_defs:
-            local = self.model.class_defs[func.id]
+        return self._definition(func, "class_defs")
+
+    def _definition(self, func: ast.AST, table: str) -> tuple[ModuleModel, ast.AST] | None:
+        """A function or class `func` names, defined in this module or imported from another."""
+        if isinstance(func, ast.Name) and func.id in getattr(self.model, table):
+            local = getattr(self.model, table)[func.id]
             return (self.model, local) if local is not None else None
         found = self.foreign(func)
         if found is None:
             return None
         other_model, inner = found
-        cls = other_model.class_defs.get(inner)
-        return (other_model, cls) if cls is not None else None
+        definition = getattr(other_model, table).get(inner)
+        return (other_model, definition) if definition is not None else None
 
     def foreign(self, func: ast.AST) -> tuple[ModuleModel, str] | None:
         """The model of the project module an imported name comes from, and the name in it."""
@@ -1400,17 +1399,6 @@ def _mentions(path: object, pattern: re.Pattern[bytes]) -> bool:
             return pattern.search(handle.read()) is not None
     except OSError:
         return False
-
-
-def _dotted(node: ast.AST) -> str | None:
-    parts = []
-    while isinstance(node, ast.Attribute):
-        parts.append(node.attr)
-        node = node.value
-    if not isinstance(node, ast.Name):
-        return None
-    parts.append(node.id)
-    return ".".join(reversed(parts))
 
 
 def _pretrained_model(qualified: str | None) -> Value | None:

@@ -43,10 +43,6 @@ class ImportTable:
             return None
         return ".".join([self.bindings[chain[0]], *chain[1]])
 
-    def imports_any(self, *prefixes: str) -> bool:
-        """Whether the module imports a module starting with one of `prefixes`."""
-        return any(m == p or m.startswith(p + ".") for m in self.modules for p in prefixes)
-
 
 _BLOCKS = ("body", "orelse", "finalbody", "handlers", "cases")
 

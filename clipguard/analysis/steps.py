@@ -114,47 +114,37 @@ def _albumentations(call: ast.Call, last: str) -> list[Step]:
 
 def _open_clip(call: ast.Call, last: str) -> list[Step]:
     if last in ("create_model_and_transforms", "create_model_from_pretrained"):
-        steps = []
-        mean, std = argument(call, 99, "image_mean"), argument(call, 99, "image_std")
-        if mean is not None and std is not None:
-            steps.append(Step(call, "normalize", "open_clip", mean=mean, std=std, owner=call))
-        interpolation = argument(call, 99, "image_interpolation")
-        if interpolation is not None:
-            steps.append(Step(call, "resize", "open_clip", interpolation=interpolation, owner=call))
-        mode = argument(call, 99, "image_resize_mode")
-        if string(mode) == "squash":
-            steps.append(Step(call, "resize", "open_clip", owner=call, squash_mode=True))
-        return steps
+        return _recipe(call, "open_clip", argument(call, 99, "image_mean"), argument(call, 99, "image_std"),
+                       argument(call, 99, "image_interpolation"), argument(call, 99, "image_resize_mode"),
+                       owner=call)
     if last == "image_transform":
         train = argument(call, 1, "is_train")
         if not (isinstance(train, ast.Constant) and train.value is False):
             return []
-        steps = []
-        mean, std = argument(call, 2, "mean"), argument(call, 3, "std")
-        if mean is not None and std is not None:
-            steps.append(Step(call, "normalize", "open_clip", mean=mean, std=std))
-        mode = argument(call, 99, "resize_mode")
-        interpolation = argument(call, 99, "interpolation")
-        if interpolation is not None:
-            steps.append(Step(call, "resize", "open_clip", interpolation=interpolation))
-        if string(mode) == "squash":
-            steps.append(Step(call, "resize", "open_clip", squash_mode=True))
-        return steps
+        return _recipe(call, "open_clip", argument(call, 2, "mean"), argument(call, 3, "std"),
+                       argument(call, 99, "interpolation"), argument(call, 99, "resize_mode"))
     return []
+
+
+def _recipe(call: ast.Call, library: str, mean, std, interpolation, mode=None,
+            owner: ast.AST | None = None) -> list[Step]:
+    """The steps of a call that takes its preprocessing recipe as options."""
+    steps = []
+    if mean is not None and std is not None:
+        steps.append(Step(call, "normalize", library, mean=mean, std=std, owner=owner))
+    if interpolation is not None:
+        steps.append(Step(call, "resize", library, interpolation=interpolation, owner=owner))
+    if string(mode) == "squash":
+        steps.append(Step(call, "resize", library, owner=owner, squash_mode=True))
+    return steps
 
 
 def _processor(call: ast.Call, qualified: str) -> list[Step]:
     if not re.search(r"\.(CLIP|AltCLIP|ChineseCLIP)(Processor|ImageProcessor\w*|FeatureExtractor)"
                      r"(\.from_pretrained)?$|\.Auto(Processor|ImageProcessor)\.from_pretrained$", qualified):
         return []
-    steps = []
-    mean, std = argument(call, 99, "image_mean"), argument(call, 99, "image_std")
-    if mean is not None and std is not None:
-        steps.append(Step(call, "normalize", "hf", mean=mean, std=std, owner=call))
-    resample = argument(call, 99, "resample")
-    if resample is not None:
-        steps.append(Step(call, "resize", "hf", interpolation=resample, owner=call))
-    return steps
+    return _recipe(call, "hf", argument(call, 99, "image_mean"), argument(call, 99, "image_std"),
+                   argument(call, 99, "resample"), owner=call)
 
 
 def _pil_resize(file, call: ast.Call, flow) -> list[Step]:

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image
 
+from clipguard.check.reference import center_crop_box, longest_side_size, shortest_side_size
+
 # (left, top, right, bottom) in the resized image; may reach outside it, which pads with zeros.
 Box = tuple[int, int, int, int]
 
@@ -27,37 +29,16 @@ class Plan:
     box: Box
 
 
-def _shorter_side(w: int, h: int, target: int, round_long: bool = False) -> tuple[int, int]:
-    # torchvision `_compute_resized_output_size` truncates the long side with int(); open_clip's
-    # ResizeKeepRatio rounds it.
-    short, long = (w, h) if w <= h else (h, w)
-    exact = target * long / short
-    new_long = round(exact) if round_long else int(exact)
-    return (target, new_long) if w <= h else (new_long, target)
-
-
-def _crop_offset(dim: int, crop: int, floor: bool = False) -> int:
-    if crop > dim:  # torchvision's CenterCrop pads first, with the extra pixel on the far side
-        return -((crop - dim) // 2)
-    # torchvision: int(round(...)) rounds half to even; transformers and onnx-clip use // 2.
-    return (dim - crop) // 2 if floor else round((dim - crop) / 2.0)
-
-
-def _center_box(size: tuple[int, int], n: int, floor: bool = False) -> Box:
-    left, top = _crop_offset(size[0], n, floor), _crop_offset(size[1], n, floor)
-    return (left, top, left + n, top + n)
-
-
 def shortest(w: int, h: int, n: int, round_long: bool = False, crop_floor: bool = False) -> Plan:
     """Shorter side to n, then an n x n center crop (CLIP's recipe by default)."""
-    size = _shorter_side(w, h, n, round_long)
-    return Plan(size, _center_box(size, n, crop_floor))
+    size = shortest_side_size(w, h, n, round_long)
+    return Plan(size, center_crop_box(*size, n, crop_floor))
 
 
 def scale_then_crop(w: int, h: int, n: int, resize_to: int) -> Plan:
     """Shorter side to `resize_to`, then an n x n center crop (e.g. 256 then 224)."""
-    size = _shorter_side(w, h, resize_to)
-    return Plan(size, _center_box(size, n))
+    size = shortest_side_size(w, h, resize_to)
+    return Plan(size, center_crop_box(*size, n))
 
 
 def squash(w: int, h: int, n: int) -> Plan:
@@ -67,15 +48,14 @@ def squash(w: int, h: int, n: int) -> Plan:
 
 def no_crop(w: int, h: int, n: int) -> Plan:
     """Shorter side to n and no crop: the output keeps the aspect ratio."""
-    size = _shorter_side(w, h, n)
+    size = shortest_side_size(w, h, n)
     return Plan(size, (0, 0, *size))
 
 
 def longest_pad(w: int, h: int, n: int) -> Plan:
     """Longer side to n, then zero padding to n x n (open_clip resize_mode='longest')."""
-    ratio = max(w, h) / n  # open_clip's ResizeKeepRatio(longest=1) rounds, unlike torchvision
-    size = (round(w / ratio), round(h / ratio))
-    return Plan(size, _center_box(size, n))
+    size = longest_side_size(w, h, n)
+    return Plan(size, center_crop_box(*size, n))
 
 
 def scale_targets(n: int) -> list[int]:

