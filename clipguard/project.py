@@ -42,13 +42,28 @@ def config_bases(data: bytes) -> list[str]:
     return found
 
 
+def _import_statements(data: bytes):
+    """Matches of `_IMPORT` at the start of each line holding the word `import` (finding the
+    word first is several times faster than trying the pattern at every line start)."""
+    position = data.find(b"import")
+    last = -1
+    while position != -1:
+        start = data.rfind(b"\n", 0, position) + 1
+        if start != last:
+            last = start
+            match = _IMPORT.match(data, start)
+            if match is not None:
+                yield match
+        position = data.find(b"import", position + 6)
+
+
 def scan_imports(data: bytes) -> list[str]:
     """Module names a file imports, read from its bytes: `pkg.mod`, `.stats`, `..a.b`.
 
     For `from pkg import name` both `pkg` and `pkg.name` are listed, as `name` may be a module.
     """
     found: list[str] = []
-    for match in _IMPORT.finditer(data):
+    for match in _import_statements(data):
         source, grouped, names, plain = match.groups()
         names = grouped if grouped is not None else names
         if plain is not None:
