@@ -66,21 +66,22 @@ class Scan:
 
 
 def lint_paths(paths: list[str], settings: Settings, *, use_cache: bool = True, jobs: int | None = None,
-               diff: bool = False, force_exclude: bool = False) -> Report:
-    """Lint `paths` with `settings`; apply fixes if `settings.fix` (or only show them with `diff`)."""
+               diff: bool = False, force_exclude: bool = False, exhaustive: bool = False) -> Report:
+    """Lint `paths` with `settings`; apply fixes if `settings.fix` (or only show them with `diff`).
+    `exhaustive` runs every rule on every file, without the byte gate (the tests compare both)."""
     # `ast` trees are millions of acyclic objects: cyclic collections during a run only cost time
     # (a third of it on large trees), and worker processes inherit the setting.
     enabled = gc.isenabled()
     gc.disable()
     try:
-        return _lint_paths(paths, settings, use_cache, jobs, diff, force_exclude)
+        return _lint_paths(paths, settings, use_cache, jobs, diff, force_exclude, exhaustive)
     finally:
         if enabled:
             gc.enable()
 
 
 def _lint_paths(paths: list[str], settings: Settings, use_cache: bool, jobs: int | None, diff: bool,
-                force_exclude: bool) -> Report:
+                force_exclude: bool, exhaustive: bool) -> Report:
     root = Path(settings.root or os.getcwd())
     targets = discover(paths, settings.exclude, root, force_exclude)
     rules = tuple(r for r in settings.enabled_rules() if r.code != UNREADABLE[0])
@@ -93,7 +94,13 @@ def _lint_paths(paths: list[str], settings: Settings, use_cache: bool, jobs: int
     sha_by_path = {s.target.path: s.sha for s in scans}
     tree = hashlib.sha256("\n".join(f"{p}\0{s.sha}" for p, s in sorted(by_path.items())).encode()).hexdigest()
     remembered = cache.get(GATE_KEY) if cache is not None else None
-    if isinstance(remembered, dict) and remembered.get("tree") == tree \
+    if exhaustive:
+        for scan in by_path.values():
+            if scan.imports is None:
+                scan.imports = scan_imports(scan.bytes())
+        codes = {path: tuple(r.code for r in rules) for path in by_path} if rules else {}
+        deps_by_path = {}
+    elif isinstance(remembered, dict) and remembered.get("tree") == tree \
             and isinstance(remembered.get("codes"), dict) and isinstance(remembered.get("deps"), dict):
         # Nothing changed anywhere: the last run's gate still holds.
         codes = {Path(p): tuple(c) for p, c in remembered["codes"].items() if isinstance(c, list)}
@@ -182,13 +189,19 @@ def _gate(scans: dict[Path, Scan], project: Project, rules: tuple[type[Rule], ..
             scan.codes = [r.code for r in rules if not r.triggers or any(t in data for t in r.triggers)]
         return scan.codes
 
+    prepares: dict[Path, bool] = {}
+
+    def prepares_images(path: Path) -> bool:
+        if path not in prepares:
+            prepares[path] = prefilter.prepares_images(scans[path].bytes())
+        return prepares[path]
+
     for scan in scans.values():
         imports(scan)
     markers = [s for s in scans.values() if s.marker]
     context = {s.target.path for s in markers}
     for scan in markers:  # the modules CLIP code imports, and the modules that import CLIP code
-        context.update(p for p in project.imported(scan.target.path)
-                       if p in scans and prefilter.prepares_images(scans[p].bytes()))
+        context.update(p for p in project.imported(scan.target.path) if p in scans and prepares_images(p))
         if scan.source:
             context.update(p for p in project.importers(scan.target.path) if p in scans)
     selected: dict[Path, tuple[str, ...]] = {}

@@ -8,8 +8,10 @@ import re
 # broad: a false "yes" costs one parse, a false "no" a missed finding. Besides these, any "clip"
 # that is not one of NOT_CLIP counts (`clip.load`, `open_clip`, `CLIPModel`, checkpoint names).
 # Plain substring tests on lower-cased bytes are five times faster here than one regex.
+# Cosine similarities count too: a softmax over them needs a logit scale whatever embedded them.
 CLIP_MARKERS = (b"siglip", b"encode_image", b"encode_text", b"get_image_features",
-                b"get_text_features", b"image_embeds", b"text_embeds")
+                b"get_text_features", b"image_embeds", b"text_embeds", b"cosine_similarity",
+                b"cosinesimilarity")
 # Words with "clip" in them that are not CLIP: gradient and value clipping, np/torch.clip.
 NOT_CLIP = (b"clip_grad", b"gradient_clip", b".clip(", b"clip_sample", b"clipping", b"clipped",
             b"clip_value", b"clip_val", b"clip_range", b"clip_denoised", b"clipboard", b"eclipse",

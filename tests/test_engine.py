@@ -41,6 +41,39 @@ def test_cache_and_processes_do_not_change_findings(fixture_tree, monkeypatch):
     assert (fixture_tree / ".clipguard_cache").is_dir()
 
 
+def _example_trees(tmp_path):
+    """Every rule example as a project of its own: the main module and its other modules."""
+    from clipguard.examples import MAIN, as_invalid, as_valid
+    from clipguard.rules import all_rules
+
+    for rule in all_rules():
+        examples = [as_valid(e) for e in rule.valid] + [as_invalid(e) for e in rule.invalid]
+        for index, example in enumerate(examples):
+            tree = tmp_path / f"{rule.code}_{index}"
+            tree.mkdir(parents=True)
+            (tree / MAIN).write_text(example.code)
+            for name, text in example.files.items():
+                (tree / name).parent.mkdir(parents=True, exist_ok=True)
+                (tree / name).write_text(text)
+            yield tree
+
+
+def test_the_byte_gate_never_changes_findings(fixture_tree, tmp_path, monkeypatch):
+    # The gate only decides which rules run on which files: running every rule on every file of
+    # every fixture and rule example must find exactly the same. (CG000 is the documented
+    # exception: a syntax error in a walked file is reported only where clipguard parses.)
+    trees = [fixture_tree, *_example_trees(tmp_path / "examples")]
+    total = 0
+    for tree in trees:
+        monkeypatch.chdir(tree)
+        settings = Settings(select=("ALL",), ignore=("CG000",), root=str(tree))
+        gated = lint_paths(["."], settings, use_cache=False, jobs=1)
+        exhaustive = lint_paths(["."], settings, use_cache=False, jobs=1, exhaustive=True)
+        assert _keys(gated) == _keys(exhaustive), tree.name
+        total += len(gated.findings)
+    assert total > 50
+
+
 def test_cache_notices_a_changed_file_and_a_changed_import(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     (tmp_path / "stats.py").write_text("MEAN = (0.48145466, 0.4578275, 0.40821073)\n"
