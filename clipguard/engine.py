@@ -64,6 +64,12 @@ class Scan:
             self.data = Path(self.target.path).read_bytes()
         return self.data
 
+    def module_names(self) -> list[str]:
+        """The modules this file imports, read from its bytes once."""
+        if self.imports is None:
+            self.imports = scan_imports(self.bytes())
+        return self.imports
+
 
 def lint_paths(paths: list[str], settings: Settings, *, use_cache: bool = True, jobs: int | None = None,
                diff: bool = False, force_exclude: bool = False, exhaustive: bool = False) -> Report:
@@ -95,9 +101,8 @@ def _lint_paths(paths: list[str], settings: Settings, use_cache: bool, jobs: int
     tree = hashlib.sha256("\n".join(f"{p}\0{s.sha}" for p, s in sorted(by_path.items())).encode()).hexdigest()
     remembered = cache.get(GATE_KEY) if cache is not None else None
     if exhaustive:
-        for scan in by_path.values():
-            if scan.imports is None:
-                scan.imports = scan_imports(scan.bytes())
+        for path, scan in by_path.items():
+            project.add_imports(path, scan.module_names())
         codes = {path: tuple(r.code for r in rules) for path in by_path} if rules else {}
         deps_by_path = {}
     elif isinstance(remembered, dict) and remembered.get("tree") == tree \
@@ -179,9 +184,7 @@ def _gate(scans: dict[Path, Scan], project: Project, rules: tuple[type[Rule], ..
         return {}
 
     def imports(scan: Scan) -> list[Path]:
-        if scan.imports is None:
-            scan.imports = scan_imports(scan.bytes())
-        return project.add_imports(scan.target.path, scan.imports)
+        return project.add_imports(scan.target.path, scan.module_names())
 
     def own_codes(scan: Scan) -> list[str]:
         if scan.codes is None:

@@ -14,16 +14,21 @@ from clipguard.rule import Invalid, Rule, Valid
 MAIN = "main.py"
 
 
+def write_project(root: Path, code: str, files: dict[str, str] | None = None) -> None:
+    """Write an example as a project: `code` as `main.py` beside the other modules in `files`."""
+    for name, text in {MAIN: code, **(files or {})}.items():
+        target = root / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(text)
+
+
 def run_example(rule: type[Rule], code: str, files: dict[str, str] | None = None) -> list[Finding]:
     """Findings of `rule` on `code`, linted as `main.py` beside the other modules in `files`."""
     if not files:
         return [f for f in lint_text(code, [rule], MAIN) if f.rule == rule.code]
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
-        for name, text in {MAIN: code, **files}.items():
-            target = root / name
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_text(text)
+        write_project(root, code, files)
         paths = sorted(root.rglob("*.py"))
         project = Project(paths, {p: scan_imports(p.read_bytes()) for p in paths})
         main = str(root / MAIN)

@@ -5,13 +5,12 @@ import shutil
 from pathlib import Path
 
 import pytest
+from conftest import BUGGY
 
 from clipguard.config import Settings
 from clipguard.discovery import PathError, discover
 from clipguard.engine import lint_paths
 from clipguard.fixer import FileChanged, write_atomic
-
-from conftest import BUGGY
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "lint"
 
@@ -43,18 +42,14 @@ def test_cache_and_processes_do_not_change_findings(fixture_tree, monkeypatch):
 
 def _example_trees(tmp_path):
     """Every rule example as a project of its own: the main module and its other modules."""
-    from clipguard.examples import MAIN, as_invalid, as_valid
+    from clipguard.examples import as_invalid, as_valid, write_project
     from clipguard.rules import all_rules
 
     for rule in all_rules():
         examples = [as_valid(e) for e in rule.valid] + [as_invalid(e) for e in rule.invalid]
         for index, example in enumerate(examples):
             tree = tmp_path / f"{rule.code}_{index}"
-            tree.mkdir(parents=True)
-            (tree / MAIN).write_text(example.code)
-            for name, text in example.files.items():
-                (tree / name).parent.mkdir(parents=True, exist_ok=True)
-                (tree / name).write_text(text)
+            write_project(tree, example.code, example.files)
             yield tree
 
 
