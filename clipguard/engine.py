@@ -21,7 +21,7 @@ from clipguard.config import Settings
 from clipguard.diagnostics import Finding
 from clipguard.discovery import Target, discover
 from clipguard.fixer import FileChanged, applicable, fix_text, write_atomic
-from clipguard.project import Project, scan_imports
+from clipguard.project import Project, bound_names, scan_imports
 from clipguard.rule import Rule
 from clipguard.source import SourceError, decode, parse
 
@@ -177,8 +177,9 @@ def _gate(scans: dict[Path, Scan], project: Project, rules: tuple[type[Rule], ..
     A file is in CLIP context if it mentions CLIP, if a module that does imports it (DESIGN: a
     module that builds no model feeds CLIP when its importers do), or if it imports one (a script
     calling a project helper that calls `encode_image`). A rule runs on a file in
-    context when its trigger bytes occur in the file or in a project module the file imports
-    (constants in `stats.py`, a helper that calls `encode_image`).
+    context when its trigger bytes occur in the file, or its imported triggers occur in a
+    project module the file imports, in a statement the file names (constants in `stats.py`, a
+    helper that calls `encode_image`).
     """
     if not rules:
         return {}
@@ -189,8 +190,27 @@ def _gate(scans: dict[Path, Scan], project: Project, rules: tuple[type[Rule], ..
     def own_codes(scan: Scan) -> list[str]:
         if scan.codes is None:
             data = scan.bytes()
-            scan.codes = [r.code for r in rules if not r.triggers or any(t in data for t in r.triggers)]
+            present = {t for t in triggers if t in data}
+            scan.codes = [r.code for r in rules if not r.triggers or present.intersection(r.triggers)]
         return scan.codes
+
+    carriers: dict[tuple[Path, str], set[bytes] | None] = {}
+
+    def imported_codes(dep: Path, data: bytes, found: set[str]) -> set[str]:
+        """The rules a module `data` imports from `dep` can make fire: those whose imported
+        triggers `dep` holds in something `data` names."""
+        codes = set()
+        for rule in imported:
+            if rule.code in found:
+                continue
+            key = (dep, rule.code)
+            if key not in carriers:
+                carriers[key] = prefilter.trigger_carriers(scans[dep].bytes(), rule.imported_triggers,
+                                                           bound_names)
+            names = carriers[key]
+            if names is prefilter.ANY or any(name in data for name in names):
+                codes.add(rule.code)
+        return codes
 
     prepares: dict[Path, bool] = {}
 
@@ -199,6 +219,8 @@ def _gate(scans: dict[Path, Scan], project: Project, rules: tuple[type[Rule], ..
             prepares[path] = prefilter.prepares_images(scans[path].bytes())
         return prepares[path]
 
+    triggers = {t for r in rules for t in r.triggers}
+    imported = [r for r in rules if r.imported_triggers]
     for scan in scans.values():
         imports(scan)
     markers = [s for s in scans.values() if s.marker]
@@ -211,9 +233,10 @@ def _gate(scans: dict[Path, Scan], project: Project, rules: tuple[type[Rule], ..
     for path in context:
         scan = scans[path]
         found = set(own_codes(scan))
-        for dep in imports(scan):
-            if dep in scans:
-                found.update(own_codes(scans[dep]))
+        if imported:
+            for dep in imports(scan):
+                if dep in scans:
+                    found |= imported_codes(dep, scan.bytes(), found)
         if found:
             selected[path] = tuple(sorted(found))
     return selected
@@ -256,9 +279,10 @@ def _scan(target: Target, cache: Cache | None) -> Scan:
         _restore(scan, entry)
         return scan
     scan.binary = b"\x00" in data
-    noqa = prefilter.file_noqa(data)
+    lowered = data.lower()
+    noqa = prefilter.file_noqa(data, lowered)
     scan.noqa = sorted(noqa) if noqa is not None else None
-    scan.marker = prefilter.has_clip_marker(data)
+    scan.marker = prefilter.has_clip_marker(lowered)
     scan.source = scan.marker and prefilter.has_clip_source(data)
     return scan
 

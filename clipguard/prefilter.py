@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 import re
 
 # Signs that a module uses a CLIP-family model, searched in the lower-cased bytes. Deliberately
@@ -28,8 +29,8 @@ IMAGE_WORK = (b"torchvision", b"albumentations", b"cv2", b"PIL", b"kornia", b"in
               b"img_norm", b"Normalize", b"normalize", b"IMAGENET", b"485", b"123.6", b"monai")
 
 
-def has_clip_marker(data: bytes) -> bool:
-    lowered = data.lower()
+def has_clip_marker(lowered: bytes) -> bool:
+    """Whether the lower-cased bytes of a module show a CLIP-family model."""
     mentions = lowered.count(b"clip")
     if mentions and mentions > sum(lowered.count(word) for word in NOT_CLIP):
         return True
@@ -48,8 +49,11 @@ FILE_NOQA = re.compile(rb"^[ \t]*#[ \t]*clipguard:[ \t]*noqa(?::[ \t]*(?P<codes>
                        re.MULTILINE | re.IGNORECASE)
 
 
-def file_noqa(data: bytes) -> set[str] | None:
-    """Codes silenced for the whole file by `# clipguard: noqa[: CODES]`; {"ALL"} for all; else None."""
+def file_noqa(data: bytes, lowered: bytes) -> set[str] | None:
+    """Codes silenced for the whole file by `# clipguard: noqa[: CODES]`; {"ALL"} for all; else None.
+    `lowered` is `data.lower()`: most files never name clipguard, and `in` is cheaper than the regex."""
+    if b"clipguard" not in lowered:
+        return None
     match = FILE_NOQA.search(data)
     if match is None:
         return None
@@ -57,3 +61,98 @@ def file_noqa(data: bytes) -> set[str] | None:
     if not codes:
         return {"ALL"}
     return {c.decode().upper() for c in re.split(rb"[\s,]+", codes) if c}
+
+
+# --- which names of a module carry a trigger to its importers ---------------------------------------
+# A rule reads another module only through a top-level name the linted file refers to (an imported
+# constant, helper function or class), so another module's trigger matters only to importers that
+# name the statement holding it, or a statement that refers to that one, and so on.
+
+_HEAD = re.compile(rb"^[A-Za-z_@]", re.MULTILINE)  # the first line of a top-level statement
+_DEFINITION = re.compile(rb"[ \t]*(?:async[ \t]+)?(?:def|class)[ \t]+(\w+)")
+_COMPOUND = re.compile(rb"(?:if|elif|else|try|except|finally|with|for|while|async)\b")
+_ASSIGNED = re.compile(rb"[ \t]*([\w.\[\], \t]+?)[ \t]*(?::[^=\n]*)?(?<![=!<>])=(?!=)")
+_INNER = re.compile(rb"^[ \t]+(?:(?:async[ \t]+)?(?:def|class)[ \t]+(\w+)|(\w+)[ \t]*(?::[^=\n]*)?=(?!=)|"
+                    rb"(?=from[ \t]|import[ \t]))", re.MULTILINE)
+_IDENTIFIER = re.compile(rb"[A-Za-z_]\w*")
+ANY = None
+
+
+def trigger_carriers(data: bytes, triggers: tuple[bytes, ...], bound_names) -> set[bytes] | None:
+    """The top-level names of a module through which an importer can reach one of `triggers`:
+    names bound by a statement holding a trigger, or holding such a name. `bound_names(data, at)`
+    reads the names an import statement at `at` binds. ANY (None) when a statement holding one
+    binds names that cannot be read from the bytes."""
+    positions = sorted(p for t in triggers for p in _occurrences(data, t))
+    if not positions:
+        return set()
+    units = _units(data)
+    starts = [start for start, _ in units]
+    pending = {i for p in positions if (i := bisect.bisect_right(starts, p) - 1) >= 0}
+    carriers: set[bytes] = set()
+    reached: set[int] = set()
+    while pending:
+        fresh: set[bytes] = set()
+        for index in pending:
+            names = _unit_names(data, *units[index], bound_names)
+            if names is ANY or b"*" in names:
+                return ANY
+            fresh |= {name for name in names if not name.startswith(b"__")} - carriers  # not `__all__`
+        reached |= pending
+        carriers |= fresh
+        if not fresh:
+            break
+        mentions = re.compile(b"|".join(re.escape(name) for name in sorted(fresh, key=len, reverse=True)))
+        pending = {i for m in mentions.finditer(data)
+                   if (i := bisect.bisect_right(starts, m.start()) - 1) >= 0 and i not in reached}
+    return carriers
+
+
+def _units(data: bytes) -> list[tuple[int, int]]:
+    """(start, end) of each top-level statement; a decorator belongs to the definition below."""
+    heads = [m.start() for m in _HEAD.finditer(data)]
+    units, decorated = [], None
+    for index, start in enumerate(heads):
+        end = heads[index + 1] if index + 1 < len(heads) else len(data)
+        if data[start:start + 1] == b"@":
+            decorated = start if decorated is None else decorated
+            continue
+        units.append((start if decorated is None else decorated, end))
+        decorated = None
+    return units
+
+
+def _unit_names(data: bytes, start: int, end: int, bound_names) -> set[bytes] | None:
+    while data[start:start + 1] == b"@":  # skip to the decorated definition
+        start = data.find(b"\n", start) + 1
+        while data[start:start + 1] in (b" ", b"\t", b")"):
+            start = data.find(b"\n", start) + 1
+    definition = _DEFINITION.match(data, start)
+    if definition is not None:
+        return {definition.group(1)}
+    imported = bound_names(data, start)
+    if imported is not None:
+        return imported
+    if _COMPOUND.match(data, start):  # `if TYPE_CHECKING:`, `try:`: what the block binds
+        names: set[bytes] = set()
+        for inner in _INNER.finditer(data, start, end):
+            before = data[max(0, inner.start() - 200):inner.start()].rstrip()[-1:]
+            if before and before in b"(,[{\\":
+                continue  # a keyword argument on a continuation line
+            name = inner.group(1) or inner.group(2)
+            if name:
+                names.add(name)
+            else:
+                names |= bound_names(data, inner.end()) or set()
+        return names
+    assignment = _ASSIGNED.match(data, start)
+    if assignment is None:
+        return ANY  # an expression statement, or text of a string that starts at column 0
+    return set(_IDENTIFIER.findall(assignment.group(1)))
+
+
+def _occurrences(data: bytes, word: bytes):
+    position = data.find(word)
+    while position != -1:
+        yield position
+        position = data.find(word, position + len(word))

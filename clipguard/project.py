@@ -81,6 +81,28 @@ def scan_imports(data: bytes) -> list[str]:
     return found
 
 
+def bound_names(data: bytes, start: int) -> set[bytes] | None:
+    """The names an import statement starting at `start` binds (`*` for a star import), or None
+    if no import statement starts there."""
+    match = _IMPORT.match(data, start)
+    if match is None:
+        return None
+    _, grouped, names, plain = match.groups()
+    if plain is not None:
+        return {_bound(part, first_only=True) for part in plain.split(b",") if part.strip()}
+    names = grouped if grouped is not None else names
+    names = re.sub(rb"#[^\n]*", b"", names or b"")
+    return {_bound(part) for part in re.split(rb"[,()\\]", names) if part.strip()}
+
+
+def _bound(clause: bytes, first_only: bool = False) -> bytes:
+    """`a.b as c` binds `c`; `a.b` binds `a` (as `import` does); `name` binds `name`."""
+    words = clause.split()
+    if len(words) >= 3 and words[-2] == b"as":
+        return words[-1]
+    return words[0].split(b".")[0] if first_only else words[0]
+
+
 def module_path_parts(path: Path) -> list[str]:
     parts = list(path.with_suffix("").parts)
     if parts and parts[-1] == "__init__":
@@ -112,7 +134,8 @@ class Project:
         importer = Path(os.path.abspath(importer))
         if importer in self._imports:
             return self._imports[importer]
-        targets = sorted({t for m in modules if (t := self.resolve_module(importer, m)) and t != importer})
+        directory = os.path.dirname(importer)
+        targets = sorted({t for m in modules if (t := self._resolve_from(directory, m)) and t != importer})
         self._imports[importer] = targets
         for target in targets:
             self._importers.setdefault(target, []).append(importer)
@@ -120,16 +143,19 @@ class Project:
 
     def resolve_module(self, importer: Path, module: str) -> Path | None:
         """The linted file a module name refers to from `importer`, if it is one of ours."""
-        key = (os.path.dirname(os.path.abspath(importer)), module)
+        return self._resolve_from(os.path.dirname(os.path.abspath(importer)), module)
+
+    def _resolve_from(self, directory: str, module: str) -> Path | None:
+        key = (directory, module)
         if key not in self._resolved:
-            self._resolved[key] = self._resolve(importer, module)
+            self._resolved[key] = self._resolve(directory, module)
         return self._resolved[key]
 
-    def _resolve(self, importer: Path, module: str) -> Path | None:
+    def _resolve(self, directory: str, module: str) -> Path | None:
         level = len(module) - len(module.lstrip("."))
         name = module[level:]
         if level:  # plain strings: this runs for every import of every file
-            base = os.path.dirname(os.path.abspath(importer))
+            base = directory
             for _ in range(level - 1):
                 base = os.path.dirname(base)
             target = os.path.join(base, *name.split(".")) if name else base
@@ -142,7 +168,7 @@ class Project:
             return None
         if len(matches) == 1:
             return matches[0]
-        importer_parts = Path(os.path.abspath(importer)).parts
+        importer_parts = Path(directory).parts
         return max(matches, key=lambda p: _common_prefix(p.parts, importer_parts))
 
     def lookup(self, importer: str | Path, qualified: str) -> tuple[Path, str] | None:

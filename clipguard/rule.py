@@ -45,6 +45,10 @@ class Rule:
     invalid: ClassVar[tuple[Invalid | str, ...]] = ()
     # Byte substrings of which one must occur in a file for this rule to fire there; empty = always.
     triggers: ClassVar[tuple[bytes, ...]] = ()
+    # Byte substrings that, in a project module the file imports, can make the rule fire in the
+    # file when the file names what holds them (an imported constant, a helper returning CLIP
+    # features). Empty: only the file's own code can, as when the finding is a call in the file.
+    imported_triggers: ClassVar[tuple[bytes, ...]] = ()
 
     def __init__(self, file: SourceFile) -> None:
         self.file = file

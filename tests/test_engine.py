@@ -13,6 +13,9 @@ from clipguard.engine import lint_paths
 from clipguard.fixer import FileChanged, write_atomic
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "lint"
+# A project whose script reaches ImageNet statistics and `encode_image` only through names it
+# imports: aliased, in parentheses, behind a decorator, and through a second name in the module.
+IMPORTED_HELPERS = Path(__file__).resolve().parent / "data" / "imported_helpers"
 
 
 def _keys(report):
@@ -57,7 +60,8 @@ def test_the_byte_gate_never_changes_findings(fixture_tree, tmp_path, monkeypatc
     # The gate only decides which rules run on which files: running every rule on every file of
     # every fixture and rule example must find exactly the same. (CG000 is the documented
     # exception: a syntax error in a walked file is reported only where clipguard parses.)
-    trees = [fixture_tree, *_example_trees(tmp_path / "examples")]
+    helpers = shutil.copytree(IMPORTED_HELPERS, tmp_path / "imported_helpers")
+    trees = [fixture_tree, helpers, *_example_trees(tmp_path / "examples")]
     total = 0
     for tree in trees:
         monkeypatch.chdir(tree)
@@ -67,6 +71,13 @@ def test_the_byte_gate_never_changes_findings(fixture_tree, tmp_path, monkeypatc
         assert _keys(gated) == _keys(exhaustive), tree.name
         total += len(gated.findings)
     assert total > 50
+
+
+def test_imported_helpers_are_followed_by_name(tmp_path, monkeypatch):
+    tree = shutil.copytree(IMPORTED_HELPERS, tmp_path / "project")
+    monkeypatch.chdir(tree)
+    report = lint_paths(["."], Settings(root=str(tree)), use_cache=False, jobs=1)
+    assert [(f.path, f.line, f.rule) for f in report.findings] == [("app.py", 11, "CG101"), ("app.py", 14, "CG301")]
 
 
 def test_cache_notices_a_changed_file_and_a_changed_import(tmp_path, monkeypatch):

@@ -56,6 +56,11 @@ SOURCE_METHODS = ("encode_image", "encode_text", "get_image_features", "get_text
 # Byte triggers of the similarity rules: the sources above and the embeds of model outputs.
 SOURCE_TRIGGERS = (*(m.encode() for m in SOURCE_METHODS), b"image_embeds", b"text_embeds")
 EMBED_ATTRS = ("image_embeds", "text_embeds")
+# The same sources written as code, for the modules a file imports: a method call or an output's
+# attribute or key (documentation that only names them is imported everywhere).
+IMPORTED_SOURCE_TRIGGERS = (*(b"." + m.encode() for m in SOURCE_METHODS),
+                            *(b"." + a.encode() for a in EMBED_ATTRS),
+                            *(q + a.encode() + q for a in EMBED_ATTRS for q in (b'"', b"'")))
 # Methods that return the same vectors (other device, dtype, layout or container).
 PASSTHROUGH = frozenset(
     {

@@ -14,9 +14,10 @@ class ImagenetNormalization(Rule):
     message = "ImageNet mean/std feed a CLIP model, which was trained with CLIP's own statistics"
     summary = "ImageNet normalization constants in a pipeline that feeds CLIP"
     fix_applicability = "unsafe"
-    # Names imported from another project module are covered: the engine also counts the triggers
-    # of the modules a file imports.
+    # Names imported from another project module are covered: in it, the statistics' numbers and
+    # names count (not prose that mentions ImageNet).
     triggers = (b"485", b"123.6", b"IMAGENET", b"ImageNet", b"imagenet", b"_Weights")
+    imported_triggers = (b"485", b"123.6", b"IMAGENET", b"_Weights")
     valid = (
         Valid("import clip\nimport torchvision.transforms as T\n"
               "model, preprocess = clip.load('ViT-B/32')\n"

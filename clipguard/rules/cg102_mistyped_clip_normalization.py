@@ -23,11 +23,12 @@ class MistypedClipNormalization(Rule):
     message = "normalization constants almost match CLIP's but differ beyond tolerance"
     summary = "CLIP normalization constants with a typo, a wrong channel or the wrong std"
     fix_applicability = "unsafe"
-    # A near miss keeps at least one of CLIP's six numbers (or a CLIP constant's name); the engine
-    # also counts the triggers of the modules a file imports.
+    # A near miss keeps at least one of CLIP's six numbers (or a CLIP constant's name), also when
+    # the file imports the constants from another module.
     triggers = (b".48", b".45", b".46", b".40", b".41", b".26", b".27", b".28", b"122.", b"123.",
                 b"116.", b"117.", b"104.", b"68.", b"66.", b"70.", b"CLIP_MEAN", b"CLIP_STD",
                 b"DATASET_MEAN", b"DATASET_STD")
+    imported_triggers = triggers
     valid = (
         # rounded to three decimals: within one 8-bit step of CLIP's
         Valid("import clip\nimport torchvision.transforms as T\nmodel, _ = clip.load('ViT-B/32')\n"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from clipguard.analysis.features import SOURCE_TRIGGERS, Event, events
+from clipguard.analysis.features import IMPORTED_SOURCE_TRIGGERS, SOURCE_TRIGGERS, Event, events
 from clipguard.analysis.similarity import normalize_edits
 from clipguard.rule import Invalid, Rule, Valid
 
@@ -29,8 +29,9 @@ class UnnormalizedSimilarity(Rule):
     summary = "CLIP features used in a dot product or index without L2 normalization"
     fix_applicability = "unsafe"
     # Feature sources. A file that only calls a project helper holding them (`rank(embed(x), ...)`)
-    # still runs this rule: the engine also counts the triggers of the modules a file imports.
+    # still runs this rule when it names the helper.
     triggers = SOURCE_TRIGGERS
+    imported_triggers = IMPORTED_SOURCE_TRIGGERS
     valid = (
         # The openai/CLIP README zero-shot example.
         """\

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from clipguard.analysis.features import SOURCE_TRIGGERS, events
+from clipguard.analysis.features import IMPORTED_SOURCE_TRIGGERS, SOURCE_TRIGGERS, events
 from clipguard.analysis.similarity import normalize_edits
 from clipguard.rule import Invalid, Rule
 
@@ -40,8 +40,9 @@ class EnsembleMeanNotRenormalized(Rule):
     summary = "Mean of normalized embeddings (prompt ensemble) used without renormalizing"
     fix_applicability = "unsafe"
     # Feature sources. A file that only calls a project helper holding them (`rank(embed(x), ...)`)
-    # still runs this rule: the engine also counts the triggers of the modules a file imports.
+    # still runs this rule when it names the helper.
     triggers = SOURCE_TRIGGERS
+    imported_triggers = IMPORTED_SOURCE_TRIGGERS
     valid = (
         # The openai/CLIP zero-shot notebook: normalize, average, normalize again.
         _CLASSIFIER.format(renormalize="            class_embedding /= class_embedding.norm()\n"),
