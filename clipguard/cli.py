@@ -48,7 +48,7 @@ def lint(paths, select, extend_select, ignore, fix, unsafe_fixes, diff, output_f
     """Lint PATHS (default: the current directory). Never imports torch."""
     from clipguard.config import ConfigError, build_settings
     from clipguard.discovery import PathError
-    from clipguard.engine import lint_paths
+    from clipguard.engine import LintError, lint_paths
     from clipguard.reporters import renderer
     from clipguard.reporters.text import statistics as render_statistics
 
@@ -58,7 +58,7 @@ def lint(paths, select, extend_select, ignore, fix, unsafe_fixes, diff, output_f
                                   fix=fix, unsafe_fixes=unsafe_fixes)
         report = lint_paths(list(paths) or ["."], settings, use_cache=not no_cache, jobs=jobs, diff=diff,
                             force_exclude=force_exclude)
-    except (ConfigError, PathError) as exc:
+    except (ConfigError, PathError, LintError) as exc:
         _fail(str(exc))
     except KeyboardInterrupt:
         click.echo("clipguard: interrupted", err=True)

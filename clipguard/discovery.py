@@ -44,15 +44,16 @@ def _excluded(path: str, patterns: tuple[str, ...], root: Path | None) -> bool:
 
 
 def discover(paths: list[str], exclude: tuple[str, ...] = (), root: Path | None = None,
-             force_exclude: bool = False) -> list[Target]:
+             force_exclude: bool = False, warnings: list[str] | None = None) -> list[Target]:
     """Python files under `paths`, sorted, each once. Explicitly named files are included even
-    when excluded, unless `force_exclude` (as pre-commit, which names every file, wants)."""
+    when excluded, unless `force_exclude` (as pre-commit, which names every file, wants). A
+    directory that cannot be listed is skipped with a message added to `warnings`."""
     found: dict[Path, Target] = {}
     for given in paths:
         if not os.path.lexists(given):
             raise PathError(f"{given}: no such file or directory")
         if os.path.isdir(given):
-            for target in _walk(given, exclude, root):
+            for target in _walk(given, exclude, root, warnings if warnings is not None else []):
                 found.setdefault(target.path, target)
         elif force_exclude and _excluded(os.path.abspath(given), exclude, root):
             continue
@@ -62,9 +63,14 @@ def discover(paths: list[str], exclude: tuple[str, ...] = (), root: Path | None 
     return sorted(found.values(), key=lambda t: t.display)
 
 
-def _walk(top: str, exclude: tuple[str, ...], root: Path | None):
+def _walk(top: str, exclude: tuple[str, ...], root: Path | None, warnings: list[str]):
+    def unlistable(error: OSError) -> None:
+        where = error.filename if isinstance(error.filename, str) else top
+        shown = os.path.normpath(where) if top not in (".", "./") else os.path.relpath(where)
+        warnings.append(f"{shown}: cannot list directory: {error.strerror or error}; skipped")
+
     seen: set[tuple[int, int]] = set()
-    for directory, dirnames, filenames in os.walk(top, followlinks=True):
+    for directory, dirnames, filenames in os.walk(top, onerror=unlistable, followlinks=True):
         try:
             stat = os.stat(directory)
         except OSError:

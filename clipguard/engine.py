@@ -10,6 +10,7 @@ import multiprocessing
 import os
 import sys
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 from stat import S_ISREG
@@ -25,10 +26,14 @@ from clipguard.project import Project, bound_names, scan_imports
 from clipguard.rule import Rule
 from clipguard.source import SourceError, decode, parse
 
-__all__ = ["Report", "Settings", "lint_paths"]
+__all__ = ["LintError", "Report", "Settings", "lint_paths"]
 
 PARALLEL_MIN_FILES = 24
 GATE_KEY = "<gate>"  # the cache entry remembering the last run's gate, valid while no file changed
+
+
+class LintError(Exception):
+    """The run cannot finish (exit 2), e.g. a worker process was killed."""
 
 
 @dataclass
@@ -89,7 +94,8 @@ def lint_paths(paths: list[str], settings: Settings, *, use_cache: bool = True, 
 def _lint_paths(paths: list[str], settings: Settings, use_cache: bool, jobs: int | None, diff: bool,
                 force_exclude: bool, exhaustive: bool) -> Report:
     root = Path(settings.root or os.getcwd())
-    targets = discover(paths, settings.exclude, root, force_exclude)
+    warnings: list[str] = []
+    targets = discover(paths, settings.exclude, root, force_exclude, warnings)
     rules = tuple(r for r in settings.enabled_rules() if r.code != UNREADABLE[0])
     report_unreadable = UNREADABLE[0] in settings.enabled_codes()
     cache = Cache(root, settings.fingerprint()) if use_cache else None
@@ -114,7 +120,7 @@ def _lint_paths(paths: list[str], settings: Settings, use_cache: bool, jobs: int
         codes = _gate(by_path, project, rules)
         deps_by_path = {}
 
-    report = Report(files=len(targets))
+    report = Report(files=len(targets), warnings=warnings)
     results: dict[Path, list[Finding]] = {}
     work: list[tuple[Scan, tuple[str, ...], str]] = []
     for scan in scans:
@@ -346,9 +352,12 @@ def _run(work, rules, project, jobs):
     method = "fork" if sys.platform.startswith("linux") else "spawn"
     context = multiprocessing.get_context(method)
     chunk = max(1, len(tasks) // (jobs * 4))
-    with ProcessPoolExecutor(min(jobs, len(tasks)), mp_context=context,
-                             initializer=_init_worker, initargs=(rules, project)) as pool:
-        return list(pool.map(_lint_task, tasks, chunksize=chunk))
+    try:
+        with ProcessPoolExecutor(min(jobs, len(tasks)), mp_context=context,
+                                 initializer=_init_worker, initargs=(rules, project)) as pool:
+            return list(pool.map(_lint_task, tasks, chunksize=chunk))
+    except BrokenProcessPool:
+        raise LintError("a worker process was killed (out of memory?); try fewer --jobs") from None
 
 
 def _init_worker(rules, project) -> None:

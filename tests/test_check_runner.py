@@ -425,7 +425,9 @@ def test_ctrl_c_kills_the_child_and_exits_cleanly(tmp_path):
         time.sleep(0.05)
     child = int(pid_file.read_text())
     process.send_signal(signal.SIGINT)
-    _, stderr = process.communicate(timeout=10)
+    # generous: the signal may land while this process is still importing torch, which the
+    # interpreter finishes before it raises KeyboardInterrupt (slow on a loaded CI machine)
+    _, stderr = process.communicate(timeout=90)
     assert process.returncode == 130
     assert "interrupted" in stderr and "Traceback" not in stderr
     with pytest.raises(ProcessLookupError):

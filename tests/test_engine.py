@@ -9,7 +9,8 @@ from conftest import BUGGY
 
 from clipguard.config import Settings
 from clipguard.discovery import PathError, discover
-from clipguard.engine import lint_paths
+from clipguard import engine
+from clipguard.engine import LintError, lint_paths
 from clipguard.fixer import FileChanged, write_atomic
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "lint"
@@ -143,3 +144,34 @@ def test_byte_gate_skips_files_without_clip(tmp_path, monkeypatch):
     report = lint_paths(["."], Settings(root=str(tmp_path)), use_cache=False)
     assert {f.path for f in report.findings} == {"app.py"}
     assert report.files == 2 and report.parsed == 1
+
+
+def test_a_directory_that_cannot_be_listed_is_skipped_with_a_warning(tmp_path, monkeypatch):
+    (tmp_path / "private").mkdir()
+    (tmp_path / "private" / "hidden.py").write_text(BUGGY)
+    (tmp_path / "app.py").write_text(BUGGY)
+    real = os.scandir
+
+    def scandir(path="."):  # root lists mode-000 directories, so refuse the listing here
+        if os.path.basename(os.fspath(path)) == "private":
+            raise PermissionError(13, "Permission denied", os.fspath(path))
+        return real(path)
+
+    monkeypatch.setattr(os, "scandir", scandir)
+    monkeypatch.chdir(tmp_path)
+    report = lint_paths(["."], Settings(root=str(tmp_path)), use_cache=False, jobs=1)
+    assert report.warnings == ["private: cannot list directory: Permission denied; skipped"]
+    assert {f.path for f in report.findings} == {"app.py"}
+
+
+def _killed(task):
+    os._exit(9)  # what the OOM killer leaves behind: the worker vanishes mid-task
+
+
+def test_a_killed_worker_is_one_clear_error(tmp_path, monkeypatch):
+    for index in range(4):
+        (tmp_path / f"app{index}.py").write_text(BUGGY)
+    monkeypatch.setattr(engine, "_lint_task", _killed)
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(LintError, match="a worker process was killed"):
+        lint_paths(["."], Settings(root=str(tmp_path)), use_cache=False, jobs=2)
