@@ -859,6 +859,8 @@ class FunctionAnalysis:
             result = self.method_call(node, func.attr, receiver, args)
             if result is not _UNHANDLED:
                 return result
+        if isinstance(func, ast.Name) and func.id == "self":
+            return self.self_call(node)
         if isinstance(func, ast.Name) and func.id in self.env:
             return self.call_value(node, self.env[func.id], args)
         return self.project_call(node, args)
@@ -875,6 +877,9 @@ class FunctionAnalysis:
             return Value(OUT_PROJ, detail=callee.detail)
         if callee.kind == MODEL_JOINT:
             return Value(OUT_JOINT, detail=callee.detail)
+        if callee.kind == INSTANCE:
+            owner, cls = callee.pairs
+            return self.instance_call(node, _call_method(owner, cls), callee)
         return None
 
     def library_call(self, node: ast.Call, name: str, args: list) -> object:
@@ -1069,6 +1074,17 @@ class FunctionAnalysis:
     def own_method(self, name: str) -> ast.AST | None:
         owner = self.model.classes.get(self.scope)
         return self.model.methods.get((owner, name)) if owner is not None else None
+
+    def self_call(self, node: ast.Call) -> Value | None:
+        """`self(x)` in a method: `__call__`, or an `nn.Module`'s `forward`."""
+        owner = self.model.classes.get(self.scope)
+        if owner is None or self.collecting:
+            return None
+        func = self.model.methods.get((owner, _call_method(self.model, owner)))
+        result = self.model.result(func) if func is not None else None
+        if result is None:
+            return None
+        return self.apply_summary(node, result.summary, func, f"{owner.name}.__call__", self.model)
 
     def project_call(self, node: ast.Call, args: list) -> Value | None:
         if self.collecting:
@@ -1422,6 +1438,11 @@ def _pretrained_model(qualified: str | None) -> Value | None:
     ):
         return Value(MODEL_JOINT, detail=cls)
     return Value(MODEL_OTHER, detail=cls)
+
+
+def _call_method(owner: ModuleModel, cls: ast.ClassDef) -> str:
+    """The method calling an instance runs: `__call__`, else `forward` (as `nn.Module` does)."""
+    return "__call__" if (cls, "__call__") in owner.methods else "forward"
 
 
 def events(file: SourceFile, rule: str) -> list[Event]:

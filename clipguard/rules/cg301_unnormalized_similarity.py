@@ -79,6 +79,20 @@ s = a @ b.T
 """,
             files={"helpers.py": _OTHER_MODULE},
         ),
+        # An `nn.Module` whose `forward` normalizes, called as modules are.
+        """\
+import torch.nn as nn
+import torch.nn.functional as F
+
+
+class Encoder(nn.Module):
+    def forward(self, x):
+        return F.normalize(self.clip.encode_image(x), dim=-1)
+
+
+encoder = Encoder()
+scores = encoder(queries) @ encoder(gallery).T
+""",
         # Normalized only on one path: unclear, so silent.
         """\
 import torch.nn.functional as F
@@ -134,6 +148,28 @@ from helpers import cosine
 s = cosine(model.encode_text(t), model.encode_image(x))
 """,
             files={"helpers.py": _OTHER_MODULE},
+        ),
+        # An `nn.Module` called as modules are (`module(x)` runs `forward`), also from its own
+        # methods (`self(x)`, as Lightning steps do).
+        Invalid(
+            """\
+import torch.nn as nn
+
+
+class Retrieval(nn.Module):
+    def forward(self, images, texts):
+        return self.clip.encode_image(images), self.clip.encode_text(texts)
+
+    def validation_step(self, batch):
+        img, txt = self(*batch)
+        return img @ txt.T
+
+
+model = Retrieval()
+image_features, text_features = model(images, texts)
+scores = image_features @ text_features.T
+""",
+            count=2,
         ),
         # Raw vectors in a faiss inner-product index.
         """\
