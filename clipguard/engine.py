@@ -196,8 +196,8 @@ def _gate(scans: dict[Path, Scan], project: Project, rules: tuple[type[Rule], ..
     def own_codes(scan: Scan) -> list[str]:
         if scan.codes is None:
             data = scan.bytes()
-            present = {t for t in triggers if t in data}
-            scan.codes = [r.code for r in rules if not r.triggers or present.intersection(r.triggers)]
+            scan.codes = [code for words, codes in by_triggers.items()
+                          if not words or any(word in data for word in words) for code in codes]
         return scan.codes
 
     carriers: dict[tuple[Path, str], set[bytes] | None] = {}
@@ -225,7 +225,9 @@ def _gate(scans: dict[Path, Scan], project: Project, rules: tuple[type[Rule], ..
             prepares[path] = prefilter.prepares_images(scans[path].bytes())
         return prepares[path]
 
-    triggers = {t for r in rules for t in r.triggers}
+    by_triggers: dict[tuple[bytes, ...], list[str]] = {}  # rules sharing their triggers test them once
+    for rule in rules:
+        by_triggers.setdefault(rule.triggers, []).append(rule.code)
     imported = [r for r in rules if r.imported_triggers]
     for scan in scans.values():
         imports(scan)
@@ -351,11 +353,17 @@ def _run(work, rules, project, jobs):
         return [_lint_task(task) for task in tasks]
     method = "fork" if sys.platform.startswith("linux") else "spawn"
     context = multiprocessing.get_context(method)
-    chunk = max(1, len(tasks) // (jobs * 4))
+    chunk = max(1, min(8, len(tasks) // (jobs * 4)))
+    # largest files first, in small chunks, so no worker is left with a long file at the end
+    order = sorted(range(len(tasks)), key=lambda i: -work[i][0].size)
     try:
         with ProcessPoolExecutor(min(jobs, len(tasks)), mp_context=context,
                                  initializer=_init_worker, initargs=(rules, project)) as pool:
-            return list(pool.map(_lint_task, tasks, chunksize=chunk))
+            done = pool.map(_lint_task, [tasks[i] for i in order], chunksize=chunk)
+            results: list[list[Finding]] = [[] for _ in tasks]
+            for index, findings in zip(order, done):
+                results[index] = findings
+            return results
     except BrokenProcessPool:
         raise LintError("a worker process was killed (out of memory?); try fewer --jobs") from None
 
