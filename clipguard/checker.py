@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 import re
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 
 from clipguard.diagnostics import Finding
 from clipguard.project import Project
@@ -100,16 +101,27 @@ def suppressed(finding: Finding, lines: Sequence[str]) -> bool:
 
 
 def lint_text(text: str, rules: Sequence[type[Rule]], path: str = "<string>",
-              project: Project | None = None, newline: str = "\n", *, isolate: bool = False) -> list[Finding]:
+              project: Project | None = None, newline: str = "\n", *, isolate: bool = False,
+              display: str | None = None) -> list[Finding]:
     """Findings for source text, `noqa` applied and sorted; a parse failure is one CG000. With
-    `isolate` (the engine), a rule that raises becomes a CG000 finding instead of an exception."""
+    `isolate` (the engine), a rule that raises becomes a CG000 finding instead of an exception.
+    `path` is the file as the project knows it; findings name it `display` when given."""
+    shown = display or path
     try:
-        tree = parse(text, path)
+        tree = parse(text, shown)
     except SourceError as err:
-        return [unreadable(path, err.message, err.line, err.column)]
+        return [unreadable(shown, err.message, err.line, err.column)]
     file = SourceFile(path, text, tree, newline=newline, project=project)
+    return lint_file(file, rules, display, isolate=isolate)
+
+
+def lint_file(file: SourceFile, rules: Sequence[type[Rule]], display: str | None = None, *,
+              isolate: bool = False) -> list[Finding]:
+    """`lint_text` for a file already parsed, e.g. the one the project parsed for an importer."""
     with gc_paused():
         findings = [f for f in check_file(file, rules, isolate=isolate) if not suppressed(f, file.lines)]
+    if display is not None and display != file.path:
+        findings = [replace(f, path=display) for f in findings]
     return sorted(findings, key=lambda f: f.sort_key)
 
 

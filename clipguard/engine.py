@@ -17,7 +17,7 @@ from stat import S_ISREG
 
 from clipguard import prefilter
 from clipguard.cache import Cache
-from clipguard.checker import UNREADABLE, lint_text, unreadable
+from clipguard.checker import UNREADABLE, lint_file, lint_text, unreadable
 from clipguard.config import Settings
 from clipguard.diagnostics import Finding
 from clipguard.discovery import Target, discover
@@ -383,11 +383,12 @@ def _lint_task(task: tuple[str, str, tuple[str, ...]]) -> list[Finding]:
         if not codes:
             parse(decoded.text, display)
             return []
+        file = _WORKER["project"].adopt(path, decoded.text, lambda: parse(decoded.text, display),
+                                        decoded.newline)
     except SourceError as err:
         return [unreadable(display, err.message, err.line, err.column)]
     try:
-        return lint_text(decoded.text, _rules_for(_WORKER["rules"], codes), display, _WORKER["project"],
-                         decoded.newline, isolate=True)
+        return lint_file(file, _rules_for(_WORKER["rules"], codes), display, isolate=True)
     except RecursionError:
         return [unreadable(display, "too deeply nested to analyze")]
     except Exception as exc:  # noqa: BLE001 - a bug must not hide the other files' findings
@@ -411,7 +412,8 @@ def _fix_file(scan: Scan, findings: list[Finding], rules: tuple[type[Rule], ...]
     def lint(text: str) -> list[Finding]:
         # Later rounds see the same noqa and per-file-ignores as the first: an ignored rule's fix
         # must never be applied.
-        found = lint_text(text, rules, display, project, decoded.newline, isolate=True)
+        found = lint_text(text, rules, str(scan.target.path), project, decoded.newline, isolate=True,
+                          display=display)
         return _filter(found, scan, settings, report_unreadable)
 
     try:

@@ -206,6 +206,18 @@ class Project:
                                              project=self)
         return self._sources[path]
 
+    def adopt(self, path: str | Path, text: str, parse_tree, newline: str) -> SourceFile:
+        """The file being linted, as the lookups of the modules that import it see it too: one
+        parse and one analysis per process. `parse_tree()` parses `text` (or raises SourceError)
+        when no lookup has yet."""
+        path = Path(os.path.abspath(path))
+        known = self._sources.get(path)
+        if known is not None and known.text == text:
+            return known
+        file = SourceFile(str(path), text, parse_tree(), newline=newline, project=self)
+        self._sources[path] = file
+        return file
+
     def __getstate__(self) -> dict:
         state = dict(self.__dict__)
         state["_sources"] = {}

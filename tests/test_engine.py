@@ -1,5 +1,6 @@
 """The engine: discovery, the byte gate, cache and process-pool paths give identical findings."""
 
+import ast
 import os
 import shutil
 from pathlib import Path
@@ -12,6 +13,7 @@ from clipguard.discovery import PathError, discover
 from clipguard import engine
 from clipguard.engine import LintError, lint_paths
 from clipguard.fixer import FileChanged, write_atomic
+from clipguard.project import Project
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "lint"
 # A project whose script reaches ImageNet statistics and `encode_image` only through names it
@@ -175,3 +177,49 @@ def test_a_killed_worker_is_one_clear_error(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     with pytest.raises(LintError, match="a worker process was killed"):
         lint_paths(["."], Settings(root=str(tmp_path)), use_cache=False, jobs=2)
+
+
+_SHARED_TRANSFORMS = """\
+from torchvision import transforms as T
+
+resnet_tf = T.Compose([T.Resize(256), T.CenterCrop(224), T.ToTensor(),
+                       T.Normalize((0.485, 0.456, 0.406), (0.229, 0.224, 0.225))])
+
+
+def load_rgb(path):
+    from PIL import Image
+    return Image.open(path).convert("RGB")
+"""
+_CLIP_APP = """\
+import clip
+from transforms_lib import {name}
+
+model, preprocess = clip.load("ViT-B/32")
+features = model.encode_image({image}.unsqueeze(0))
+"""
+
+
+@pytest.mark.parametrize(("name", "image", "expected"), [
+    ("load_rgb", "preprocess(load_rgb(path))", set()),
+    ("resnet_tf", "resnet_tf(image)", {"CG101", "CG201", "CG203"}),
+])
+def test_a_shared_module_pipeline_feeds_only_the_importers_that_use_it(tmp_path, monkeypatch, name, image,
+                                                                      expected):
+    # Linted by relative path, as `clipguard lint .` does: the importer's binding must still be
+    # found, or every pipeline of the shared module would count as feeding its CLIP model.
+    (tmp_path / "transforms_lib.py").write_text(_SHARED_TRANSFORMS)
+    (tmp_path / "clip_app.py").write_text(_CLIP_APP.format(name=name, image=image))
+    monkeypatch.chdir(tmp_path)
+    report = lint_paths(["."], Settings(root=str(tmp_path)), use_cache=False, jobs=1)
+    assert {f.rule for f in report.findings} == expected
+    assert {f.path for f in report.findings} <= {"transforms_lib.py"}
+
+
+def test_a_module_is_parsed_once_per_process_for_linting_and_lookups(tmp_path):
+    (tmp_path / "stats.py").write_text("MEAN = (0.485, 0.456, 0.406)\n")
+    project = Project([tmp_path / "stats.py"])
+    looked_up = project.source(tmp_path / "stats.py")
+    linted = project.adopt(tmp_path / "stats.py", looked_up.text, lambda: pytest.fail("parsed again"), "\n")
+    assert linted is looked_up
+    changed = project.adopt(tmp_path / "stats.py", "MEAN = 1\n", lambda: ast.parse("MEAN = 1\n"), "\n")
+    assert changed is not looked_up and project.source(tmp_path / "stats.py") is changed
