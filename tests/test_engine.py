@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from conftest import BUGGY
 
+from clipguard import engine
 from clipguard.config import Settings
 from clipguard.discovery import PathError, discover
-from clipguard import engine
 from clipguard.engine import LintError, lint_paths
 from clipguard.fixer import FileChanged, write_atomic
 from clipguard.project import Project
