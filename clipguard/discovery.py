@@ -94,3 +94,29 @@ def _walk(top: str, exclude: tuple[str, ...], root: Path | None, warnings: list[
                 continue
             display = os.path.normpath(full) if top not in (".", "./") else os.path.relpath(full)
             yield Target(display, Path(os.path.abspath(full)), False)
+
+
+def imported_files(importer: Path, modules: list[str], root: Path) -> list[Path]:
+    """Python files of the project that `importer` imports, found on disk: relative imports beside
+    it, absolute ones under its directory or a parent of it up to `root` (the first that has it).
+    Lets a run on a few files (pre-commit) follow the constants and helpers they import."""
+    found = []
+    directory = importer.parent
+    bases = [directory, *(p for p in directory.parents if p == root or root in p.parents)]
+    for module in modules:
+        level = len(module) - len(module.lstrip("."))
+        parts = module[level:].split(".") if module[level:] else []
+        if level:
+            base = directory.parents[level - 2] if level > 1 else directory
+            candidates = [base] if level - 2 < len(directory.parents) else []
+        else:
+            candidates = bases
+        for base in candidates:
+            target = base.joinpath(*parts)
+            file = next((f for f in (target.with_suffix(".py") if parts else None, target / "__init__.py")
+                         if f is not None and f.is_file()), None)
+            if file is not None:
+                if file != importer and not any(part in SKIP_DIRS for part in file.parts):
+                    found.append(Path(os.path.abspath(file)))
+                break
+    return found

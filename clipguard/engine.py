@@ -20,7 +20,7 @@ from clipguard.cache import Cache
 from clipguard.checker import UNREADABLE, lint_file, lint_text, unreadable
 from clipguard.config import Settings
 from clipguard.diagnostics import Finding
-from clipguard.discovery import Target, discover
+from clipguard.discovery import Target, discover, imported_files
 from clipguard.fixer import FileChanged, applicable, fix_text, write_atomic
 from clipguard.project import Project, bound_names, scan_imports
 from clipguard.rule import Rule
@@ -101,9 +101,12 @@ def _lint_paths(paths: list[str], settings: Settings, use_cache: bool, jobs: int
     cache = Cache(root, settings.fingerprint()) if use_cache else None
 
     scans = [_scan(t, cache) for t in targets]
-    by_path = {s.target.path: s for s in scans if s.error is None}
-    project = Project([s.target.path for s in scans])
-    sha_by_path = {s.target.path: s.sha for s in scans}
+    # Modules the named files import are read too (not linted): the files pre-commit passes see
+    # the constants and helpers they use, as a run on the whole tree does.
+    neighbours = _neighbours(scans, root, cache, rules)
+    by_path = {s.target.path: s for s in (*scans, *neighbours) if s.error is None}
+    project = Project(list(by_path))
+    sha_by_path = {path: s.sha for path, s in by_path.items()}
     tree = hashlib.sha256("\n".join(f"{p}\0{s.sha}" for p, s in sorted(by_path.items())).encode()).hexdigest()
     remembered = cache.get(GATE_KEY) if cache is not None else None
     if exhaustive:
@@ -248,6 +251,40 @@ def _gate(scans: dict[Path, Scan], project: Project, rules: tuple[type[Rule], ..
         if found:
             selected[path] = tuple(sorted(found))
     return selected
+
+
+# What the analysis reads in another module besides the rules' imported triggers, written as
+# code: a helper that hands images to CLIP, a class with its own encoder method.
+_ENCODERS = (b"encode_image", b"encode_text", b"get_image_features", b"get_text_features")
+CROSS_MODULE = (*(b"." + m + b"(" for m in _ENCODERS), *(b"def " + m + b"(" for m in _ENCODERS),
+                b".visual(", b".vision_model(", b".vision_tower(", b".image_encoder(")
+
+
+def _neighbours(scans: list[Scan], root: Path, cache: Cache | None, rules: tuple[type[Rule], ...],
+                depth: int = 2) -> list[Scan]:
+    """Project files that the explicitly named files import (and what those import), not given,
+    that hold something the rules read across modules in a statement the importer names."""
+    root = Path(os.path.abspath(root))
+    words = tuple({*CROSS_MODULE, *(t for r in rules for t in r.imported_triggers)})
+    known = {s.target.path for s in scans}
+    frontier = [s for s in scans if s.target.explicit and s.error is None]
+    found: list[Scan] = []
+    for _ in range(depth):
+        fresh = []
+        for scan in frontier:
+            for path in imported_files(scan.target.path, scan.module_names(), root):
+                if path in known:
+                    continue
+                known.add(path)
+                neighbour = _scan(Target(str(path), path, False), cache)
+                if neighbour.error is not None:
+                    continue
+                names = prefilter.trigger_carriers(neighbour.bytes(), words, bound_names)
+                if names is prefilter.ANY or any(name in scan.bytes() for name in names):
+                    found.append(neighbour)
+                    fresh.append(neighbour)
+        frontier = fresh
+    return found
 
 
 def _rules_for(rules: tuple[type[Rule], ...], codes) -> tuple[type[Rule], ...]:

@@ -78,11 +78,11 @@ _IDENTIFIER = re.compile(rb"[A-Za-z_]\w*")
 ANY = None
 
 
-def trigger_carriers(data: bytes, triggers: tuple[bytes, ...], bound_names) -> set[bytes] | None:
+def trigger_carriers(data: bytes, triggers: tuple[bytes | re.Pattern[bytes], ...], bound_names) -> set[bytes] | None:
     """The top-level names of a module through which an importer can reach one of `triggers`:
     names bound by a statement holding a trigger, or holding such a name. `bound_names(data, at)`
     reads the names an import statement at `at` binds. ANY (None) when a statement holding one
-    binds names that cannot be read from the bytes."""
+    binds names that cannot be read from the bytes. A trigger is bytes or a compiled pattern."""
     positions = sorted(p for t in triggers for p in _occurrences(data, t))
     if not positions:
         return set()
@@ -151,7 +151,10 @@ def _unit_names(data: bytes, start: int, end: int, bound_names) -> set[bytes] | 
     return set(_IDENTIFIER.findall(assignment.group(1)))
 
 
-def _occurrences(data: bytes, word: bytes):
+def _occurrences(data: bytes, word: bytes | re.Pattern[bytes]):
+    if isinstance(word, re.Pattern):
+        yield from (match.start() for match in word.finditer(data))
+        return
     position = data.find(word)
     while position != -1:
         yield position

@@ -9,6 +9,7 @@ The engine knows nothing of any rule: adding a module under `clipguard/rules/` a
 from __future__ import annotations
 
 import ast
+import re
 from dataclasses import dataclass, field
 from typing import ClassVar
 
@@ -45,10 +46,11 @@ class Rule:
     invalid: ClassVar[tuple[Invalid | str, ...]] = ()
     # Byte substrings of which one must occur in a file for this rule to fire there; empty = always.
     triggers: ClassVar[tuple[bytes, ...]] = ()
-    # Byte substrings that, in a project module the file imports, can make the rule fire in the
-    # file when the file names what holds them (an imported constant, a helper returning CLIP
-    # features). Empty: only the file's own code can, as when the finding is a call in the file.
-    imported_triggers: ClassVar[tuple[bytes, ...]] = ()
+    # Byte substrings (or patterns) that, in a project module the file imports, can make the rule
+    # fire in the file when the file names what holds them (an imported constant, a helper
+    # returning CLIP features). Empty: only the file's own code can, as when the finding is a call
+    # in the file.
+    imported_triggers: ClassVar[tuple[bytes | re.Pattern[bytes], ...]] = ()
 
     def __init__(self, file: SourceFile) -> None:
         self.file = file

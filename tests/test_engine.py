@@ -223,3 +223,22 @@ def test_a_module_is_parsed_once_per_process_for_linting_and_lookups(tmp_path):
     assert linted is looked_up
     changed = project.adopt(tmp_path / "stats.py", "MEAN = 1\n", lambda: ast.parse("MEAN = 1\n"), "\n")
     assert changed is not looked_up and project.source(tmp_path / "stats.py") is changed
+
+
+def test_a_file_named_alone_still_follows_what_it_imports(tmp_path, monkeypatch):
+    # pre-commit passes only the changed files: the constants and helpers they import are read
+    # (and not reported on), so the findings match those of a run on the whole tree.
+    tree = shutil.copytree(IMPORTED_HELPERS, tmp_path / "project")
+    (tree / "pkg").mkdir()
+    (tree / "pkg" / "__init__.py").write_text("")
+    (tree / "pkg" / "stats.py").write_text("MEAN = (0.485, 0.456, 0.406)\nSTD = (0.229, 0.224, 0.225)\n")
+    (tree / "pkg" / "app.py").write_text((tree / "app.py").read_text().replace(
+        "from stats import (  # the dataset's statistics", "from .stats import (").replace(
+        "from helpers import embed", "from ..helpers import embed"))
+    monkeypatch.chdir(tree)
+    settings = Settings(root=str(tree))
+    whole = [(f.path, f.line, f.rule) for f in lint_paths(["."], settings, use_cache=False).findings]
+    for name in ("app.py", "pkg/app.py"):
+        alone = lint_paths([name], settings, use_cache=False)
+        assert [(f.path, f.line, f.rule) for f in alone.findings] == [f for f in whole if f[0] == name]
+        assert alone.files == 1 and alone.findings

@@ -49,3 +49,12 @@ def test_a_statement_it_cannot_read_makes_every_name_carry():
 
 def test_the_module_docstring_before_any_statement_carries_nothing():
     assert carriers(f'"""Uses {STATS.decode()}."""\nx = 1\n') == set()
+
+
+def test_near_clip_numbers_carry_to_importers_but_versions_do_not():
+    from clipguard.rules.cg102_mistyped_clip_normalization import MistypedClipNormalization
+
+    source = ('MEAN = (0.48, 0.45, 0.40)\nSTD = [68.5, 66.6, 70.3]\nNAME = OPENAI_CLIP_MEAN\n'
+              'REQUIRED = "0.48"\nVERSION = version("0.48.0")\nRATE = 1.45\n')
+    found = trigger_carriers(source.encode(), MistypedClipNormalization.imported_triggers, bound_names)
+    assert found == {b"MEAN", b"STD", b"NAME"}

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from clipguard.analysis.constants import (
     CLIP_MEAN,
     CLIP_STD,
@@ -28,7 +30,14 @@ class MistypedClipNormalization(Rule):
     triggers = (b".48", b".45", b".46", b".40", b".41", b".26", b".27", b".28", b"122.", b"123.",
                 b"116.", b"117.", b"104.", b"68.", b"66.", b"70.", b"CLIP_MEAN", b"CLIP_STD",
                 b"DATASET_MEAN", b"DATASET_STD")
-    imported_triggers = triggers
+    # In an imported module, the same as number literals (not a version: `"0.48"`, `0.48.0`) or
+    # names; each pattern starts with a literal, which the regex engine scans for quickly.
+    imported_triggers = (
+        re.compile(rb"\.(?<![A-Za-z1-9_.\"']\.)(?<![\w.\"']0\.)(?:4[015-8]|2[678])\d*(?![\d.])"),
+        re.compile(rb"(?:12[23]|11[67]|104)\.(?<![\w.\"']\d\d\d\.)\d*(?![\d.])"),
+        re.compile(rb"(?:6[68]|70)\.(?<![\w.\"']\d\d\.)\d*(?![\d.])"),
+        re.compile(rb"(?:CLIP|DATASET)_(?:MEAN|STD)"),
+    )
     valid = (
         # rounded to three decimals: within one 8-bit step of CLIP's
         Valid("import clip\nimport torchvision.transforms as T\nmodel, _ = clip.load('ViT-B/32')\n"
