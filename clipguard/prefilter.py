@@ -88,24 +88,33 @@ def trigger_carriers(data: bytes, triggers: tuple[bytes | re.Pattern[bytes], ...
         return set()
     units = _units(data)
     starts = [start for start, _ in units]
-    pending = {i for p in positions if (i := bisect.bisect_right(starts, p) - 1) >= 0}
+    pending = _by_unit(starts, positions, set())
     carriers: set[bytes] = set()
     reached: set[int] = set()
     while pending:
         fresh: set[bytes] = set()
-        for index in pending:
-            names = _unit_names(data, *units[index], bound_names)
+        for index, held in pending.items():
+            names = _unit_names(data, *units[index], bound_names, held)
             if names is ANY or b"*" in names:
                 return ANY
             fresh |= {name for name in names if not name.startswith(b"__")} - carriers  # not `__all__`
-        reached |= pending
+        reached |= pending.keys()
         carriers |= fresh
         if not fresh:
             break
         mentions = re.compile(b"|".join(re.escape(name) for name in sorted(fresh, key=len, reverse=True)))
-        pending = {i for m in mentions.finditer(data)
-                   if (i := bisect.bisect_right(starts, m.start()) - 1) >= 0 and i not in reached}
+        pending = _by_unit(starts, [m.start() for m in mentions.finditer(data)], reached)
     return carriers
+
+
+def _by_unit(starts: list[int], positions, reached: set[int]) -> dict[int, list[int]]:
+    """The positions grouped by the statement holding them, leaving out `reached` statements."""
+    grouped: dict[int, list[int]] = {}
+    for position in positions:
+        index = bisect.bisect_right(starts, position) - 1
+        if index >= 0 and index not in reached:
+            grouped.setdefault(index, []).append(position)
+    return grouped
 
 
 def _units(data: bytes) -> list[tuple[int, int]]:
@@ -122,7 +131,7 @@ def _units(data: bytes) -> list[tuple[int, int]]:
     return units
 
 
-def _unit_names(data: bytes, start: int, end: int, bound_names) -> set[bytes] | None:
+def _unit_names(data: bytes, start: int, end: int, bound_names, held: list[int]) -> set[bytes] | None:
     while data[start:start + 1] == b"@":  # skip to the decorated definition
         start = data.find(b"\n", start) + 1
         while data[start:start + 1] in (b" ", b"\t", b")"):
@@ -130,7 +139,7 @@ def _unit_names(data: bytes, start: int, end: int, bound_names) -> set[bytes] | 
     definition = _DEFINITION.match(data, start)
     if definition is not None:
         return {definition.group(1)}
-    imported = bound_names(data, start)
+    imported = bound_names(data, start, held)  # only the clauses holding a trigger
     if imported is not None:
         return imported
     if _COMPOUND.match(data, start):  # `if TYPE_CHECKING:`, `try:`: what the block binds

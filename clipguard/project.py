@@ -81,18 +81,26 @@ def scan_imports(data: bytes) -> list[str]:
     return found
 
 
-def bound_names(data: bytes, start: int) -> set[bytes] | None:
+_CLAUSE = re.compile(rb"[^,()\\]+")
+
+
+def bound_names(data: bytes, start: int, at=None) -> set[bytes] | None:
     """The names an import statement starting at `start` binds (`*` for a star import), or None
-    if no import statement starts there."""
+    if no import statement starts there. With positions `at`, only the names of the clauses
+    holding one of them, unless one is in the module part (`from imagenet import MEAN, STD`)."""
     match = _IMPORT.match(data, start)
     if match is None:
         return None
-    _, grouped, names, plain = match.groups()
-    if plain is not None:
-        return {_bound(part, first_only=True) for part in plain.split(b",") if part.strip()}
-    names = grouped if grouped is not None else names
-    names = re.sub(rb"#[^\n]*", b"", names or b"")
-    return {_bound(part) for part in re.split(rb"[,()\\]", names) if part.strip()}
+    if data[match.end():match.end() + 1] == b"*":
+        return {b"*"}
+    _, grouped, _, plain = match.groups()
+    group = 4 if plain is not None else 2 if grouped is not None else 3
+    offset = match.start(group)
+    clauses = [(offset + c.start(), offset + c.end(), c.group()) for c in _CLAUSE.finditer(match.group(group))]
+    if at is not None and all(p >= offset for p in at):
+        clauses = [c for c in clauses if any(c[0] <= p < c[1] for p in at)]
+    names = (re.sub(rb"#[^\n]*", b"", text) for _, _, text in clauses)
+    return {_bound(name, first_only=group == 4) for name in names if name.strip()}
 
 
 def _bound(clause: bytes, first_only: bool = False) -> bytes:

@@ -27,7 +27,10 @@ def test_a_decorator_belongs_to_its_definition():
 
 def test_imports_carry_only_the_clauses_they_bind():
     source = "from .constants import (  # statistics\n    IMAGENET_MEAN as MEAN,\n    OTHER,\n)\n"
-    assert carriers(source, (b"IMAGENET",)) == {b"MEAN", b"OTHER"}
+    assert carriers(source, (b"IMAGENET",)) == {b"MEAN"}
+    assert carriers("from .imagenet import MEAN, STD\n", (b"imagenet",)) == {b"MEAN", b"STD"}
+    assert carriers("import imagenet_stats as stats, numpy\n", (b"imagenet",)) == {b"stats"}
+    assert carriers("from .imagenet_stats import *\n", (b"imagenet",)) is ANY
     assert carriers("import numpy as np\nx = 1\n", (b"IMAGENET",)) == set()
 
 
