@@ -68,7 +68,7 @@ def file_noqa(data: bytes, lowered: bytes) -> set[str] | None:
 # constant, helper function or class), so another module's trigger matters only to importers that
 # name the statement holding it, or a statement that refers to that one, and so on.
 
-_HEAD = re.compile(rb"^[A-Za-z_@]", re.MULTILINE)  # the first line of a top-level statement
+_HEAD = re.compile(rb"^[A-Za-z_@([]", re.MULTILINE)  # the first line of a top-level statement
 _DEFINITION = re.compile(rb"[ \t]*(?:async[ \t]+)?(?:def|class)[ \t]+(\w+)")
 _COMPOUND = re.compile(rb"(?:if|elif|else|try|except|finally|with|for|while|async)\b")
 _ASSIGNED = re.compile(rb"[ \t]*([\w.\[\], \t]+?)[ \t]*(?::[^=\n]*)?(?<![=!<>])=(?!=)")

@@ -61,3 +61,7 @@ def test_near_clip_numbers_carry_to_importers_but_versions_do_not():
               'REQUIRED = "0.48"\nVERSION = version("0.48.0")\nRATE = 1.45\n')
     found = trigger_carriers(source.encode(), MistypedClipNormalization.imported_triggers, bound_names)
     assert found == {b"MEAN", b"STD", b"NAME"}
+
+
+def test_a_statement_starting_with_a_bracket_makes_every_name_carry():
+    assert carriers(f"SEED = 0\n(MEAN, STD) = {STATS.decode()}, (0.229, 0.224, 0.225)\n") is ANY
