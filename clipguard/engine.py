@@ -216,8 +216,7 @@ def _gate(scans: dict[Path, Scan], project: Project, rules: tuple[type[Rule], ..
             if key not in carriers:
                 carriers[key] = prefilter.trigger_carriers(scans[dep].bytes(), rule.imported_triggers,
                                                            bound_names)
-            names = carriers[key]
-            if names is prefilter.ANY or any(name in data for name in names):
+            if prefilter.names_any(carriers[key], data):
                 codes.add(rule.code)
         return codes
 
@@ -279,8 +278,8 @@ def _neighbours(scans: list[Scan], root: Path, cache: Cache | None, rules: tuple
                 neighbour = _scan(Target(str(path), path, False), cache)
                 if neighbour.error is not None:
                     continue
-                names = prefilter.trigger_carriers(neighbour.bytes(), words, bound_names)
-                if names is prefilter.ANY or any(name in scan.bytes() for name in names):
+                if prefilter.names_any(prefilter.trigger_carriers(neighbour.bytes(), words, bound_names),
+                                       scan.bytes()):
                     found.append(neighbour)
                     fresh.append(neighbour)
         frontier = fresh

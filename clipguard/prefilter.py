@@ -107,6 +107,11 @@ def trigger_carriers(data: bytes, triggers: tuple[bytes | re.Pattern[bytes], ...
     return carriers
 
 
+def names_any(names: set[bytes] | None, data: bytes) -> bool:
+    """Whether a module `data` names one of `names` (ANY: it may name anything)."""
+    return names is ANY or any(name in data for name in names)
+
+
 def _by_unit(starts: list[int], positions, reached: set[int]) -> dict[int, list[int]]:
     """The positions grouped by the statement holding them, leaving out `reached` statements."""
     grouped: dict[int, list[int]] = {}
