@@ -287,10 +287,36 @@ def size_values(flow, node: ast.AST | None, hops: int = 0) -> tuple[int, ...] | 
                 return (parts[0][0], parts[1][0])  # type: ignore[index]
         return None
     if isinstance(node, ast.Name) and flow is not None:
-        definitions = flow.definitions(node)
-        found = {size_values(flow, d.value, hops + 1) if d.value is not None else None for d in definitions}
+        values = [v for d in flow.definitions(node) for v in _bound_values(flow, d)]
+        found = {size_values(flow, v, hops + 1) if v is not None else None for v in values}
         if len(found) == 1:
             return found.pop()
+    return None
+
+
+def _bound_values(flow, definition) -> list[ast.AST | None]:
+    """What a binding may hold: its value or, for a parameter, the arguments of the calls of its
+    function in this module (`_transform(224)`), and its default where a call leaves it out."""
+    if definition.parameter is None:
+        return [definition.value]
+    function = definition.statement
+    calls = flow.calls.get(getattr(function, "name", ""), [])
+    arguments = flow.call_arguments(function, definition.parameter)
+    if not calls:
+        return [None]  # called from elsewhere, with what cannot be known here
+    if len(arguments) < len(calls):
+        return [*arguments, _default(function, definition.parameter)]
+    return arguments
+
+
+def _default(function: ast.AST, parameter: ast.arg) -> ast.AST | None:
+    arguments = function.args
+    positional = [*arguments.posonlyargs, *arguments.args]
+    if parameter in positional:
+        index = positional.index(parameter) - (len(positional) - len(arguments.defaults))
+        return arguments.defaults[index] if index >= 0 else None
+    if parameter in arguments.kwonlyargs:
+        return arguments.kw_defaults[arguments.kwonlyargs.index(parameter)]
     return None
 
 

@@ -25,8 +25,19 @@ class ResolutionMismatch(Rule):
         Valid("import clip\nimport torchvision.transforms as T\nmodel, _ = clip.load(args.model)\n"
               "tf = T.Compose([T.Resize(336, interpolation=T.InterpolationMode.BICUBIC), T.CenterCrop(336),"
               " T.ToTensor()])\nfeatures = model.encode_image(tf(img)[None])\n"),
+        # a helper called with several sizes: each call is somebody's choice
+        Valid("import clip\nimport torchvision.transforms as T\nmodel, _ = clip.load('ViT-L/14@336px')\n"
+              "def make(n_px):\n    return T.Compose([T.Resize(n_px, interpolation=T.InterpolationMode.BICUBIC),"
+              " T.CenterCrop(n_px), T.ToTensor()])\n"
+              "small, large = make(224), make(336)\nfeatures = model.encode_image(large(img)[None])\n"),
     )
     invalid = (
+        # openai/CLIP's `_transform` copied into a project and called with the wrong size
+        Invalid("import clip\nimport torchvision.transforms as T\nmodel, _ = clip.load('ViT-L/14@336px')\n"
+                "def _transform(n_px):\n    return T.Compose([T.Resize(n_px, interpolation=T.InterpolationMode.BICUBIC),"
+                " T.CenterCrop(n_px), T.ToTensor()])\n"
+                "preprocess = _transform(224)\nfeatures = model.encode_image(preprocess(img)[None])\n",
+                count=2),
         Invalid("import clip\nimport torchvision.transforms as T\nmodel, _ = clip.load('ViT-L/14@336px')\n"
                 "tf = T.Compose([T.Resize(224, interpolation=T.InterpolationMode.BICUBIC), T.CenterCrop(224),"
                 " T.ToTensor()])\nfeatures = model.encode_image(tf(img)[None])\n",
