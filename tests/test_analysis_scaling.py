@@ -72,3 +72,36 @@ def test_work_grows_linearly_with_copies(snippet, monkeypatch):
 def test_findings_grow_with_copies(monkeypatch):
     # the counted runs still find what they should: one CG101 per copy, plus the shared helper's
     assert _lint(ONE_FINDING, 200, monkeypatch)[0] - _lint(ONE_FINDING, 50, monkeypatch)[0] == 150
+
+
+def _forwarding_chain(levels: int) -> str:
+    """Statistics passed down `levels` helpers, each calling the next three times."""
+    text = ("import clip\nimport torchvision.transforms as T\nmodel, _ = clip.load('ViT-B/32')\n"
+            "def f0(mean, std, size):\n"
+            "    return T.Compose([T.Resize(size, interpolation=T.InterpolationMode.BICUBIC),"
+            " T.CenterCrop(size), T.ToTensor(), T.Normalize(mean, std)])\n")
+    for level in range(1, levels + 1):
+        text += (f"def f{level}(mean, std, size):\n"
+                 f"    f{level - 1}(mean, std, size)\n    f{level - 1}(mean, std, size)\n"
+                 f"    return f{level - 1}(mean, std, size)\n")
+    return text + (f"tf = f{levels}((0.485, 0.456, 0.406), (0.229, 0.224, 0.225), 336)\n"
+                   "features = model.encode_image(tf(image)[None])\n")
+
+
+def test_parameters_passed_down_helpers_are_read_in_linear_work(monkeypatch):
+    # each helper calls the next three times: following every path would be exponential
+    calls = [0]
+    bound_values = flow.Flow.bound_values
+
+    def counting(self, definition):
+        calls[0] += 1
+        return bound_values(self, definition)
+
+    monkeypatch.setattr(flow.Flow, "bound_values", counting)
+    counts = []
+    for levels in (4, 8):
+        calls[0] = 0
+        findings = lint_text(_forwarding_chain(levels), all_rules(), "main.py")
+        counts.append(calls[0])
+        assert "CG101" in {f.rule for f in findings}
+    assert counts[1] <= 3 * counts[0], counts

@@ -111,6 +111,7 @@ class Evaluator:
         self.file = file
         self.flow = flow
         self.depth = depth
+        self._names: dict[int, list[Value | None]] = {}  # a name read once, however many paths reach it
 
     def values(self, node: ast.AST) -> list[Value | None]:
         """Possible values; a None element means one possibility could not be read."""
@@ -182,14 +183,16 @@ class Evaluator:
 
     def _name(self, node: ast.Name | ast.Attribute, hops: int) -> list[Value | None]:
         if isinstance(node, ast.Name) and self.flow is not None:
+            if id(node) in self._names:
+                return self._names[id(node)]
             definitions = self.flow.definitions(node)
             if definitions:
+                self._names[id(node)] = [None]  # while it is read: parameters passed round in a cycle
                 out: list[Value | None] = []
-                for definition in definitions:
-                    if definition.value is None or definition.parameter is not None:
-                        out.append(None)
-                    else:
-                        out.extend(self._eval(definition.value, hops + 1))
+                for value in (v for d in definitions for v in self.flow.bound_values(d)):
+                    out.extend(self._eval(value, hops + 1) if value is not None else [None])
+                out = list(dict.fromkeys(out))  # the same literal reached by many calls is one value
+                self._names[id(node)] = out
                 return out
         return self._qualified(self.file.qualname(node), hops)
 

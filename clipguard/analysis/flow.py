@@ -199,6 +199,21 @@ class Flow:
             found.extend(k.value for k in call.keywords if k.arg == parameter.arg)
         return found
 
+    def bound_values(self, definition: Definition) -> list[ast.AST | None]:
+        """What a binding may hold: its value or, for a parameter, the arguments of the calls of
+        its function in this module (`_transform(224)`), and its default where a call leaves it
+        out. None for what cannot be known here (a function only called from elsewhere)."""
+        if definition.parameter is None:
+            return [definition.value]
+        function = definition.statement
+        calls = self.calls.get(getattr(function, "name", ""), [])
+        arguments = self.call_arguments(function, definition.parameter)
+        if not calls:
+            return [None]
+        if len(arguments) < len(calls):
+            return [*arguments, _default(function, definition.parameter)]
+        return arguments
+
     def successors(self, node: ast.AST) -> list[ast.AST]:
         """The nodes whose values flow into `node` one step back (what `reach` walks to)."""
         found: list[ast.AST] = []
@@ -343,3 +358,14 @@ class Reacher:
         self.members.append(members)
         self.after.append(tuple(after))
         self.reached.append(reached)
+
+
+def _default(function: ast.AST, parameter: ast.arg) -> ast.AST | None:
+    arguments = function.args
+    positional = [*arguments.posonlyargs, *arguments.args]
+    if parameter in positional:
+        index = positional.index(parameter) - (len(positional) - len(arguments.defaults))
+        return arguments.defaults[index] if index >= 0 else None
+    if parameter in arguments.kwonlyargs:
+        return arguments.kw_defaults[arguments.kwonlyargs.index(parameter)]
+    return None

@@ -271,53 +271,33 @@ def interpolation_kinds(file, flow, node: ast.AST | None, step: Step, hops: int 
     return None
 
 
-def size_values(flow, node: ast.AST | None, hops: int = 0) -> tuple[int, ...] | None:
-    """Integers of a size argument: (n,) for an int, (a, b) for a pair; None if unreadable."""
+def size_values(flow, node: ast.AST | None, hops: int = 0, memo: dict | None = None) -> tuple[int, ...] | None:
+    """Integers of a size argument: (n,) for an int, (a, b) for a pair; None if unreadable.
+    `memo` holds the names read so far: each is read once, however many calls lead to it."""
     if node is None or hops > 6:
         return None
+    memo = {} if memo is None else memo
     value = number(node)
     if value is not None and value == int(value):
         return (int(value),)
     if isinstance(node, (ast.Tuple, ast.List)):
         if len(node.elts) == 1:
-            return size_values(flow, node.elts[0], hops + 1)
+            return size_values(flow, node.elts[0], hops + 1, memo)
         if len(node.elts) == 2:
-            parts = [size_values(flow, e, hops + 1) for e in node.elts]
+            parts = [size_values(flow, e, hops + 1, memo) for e in node.elts]
             if all(p is not None and len(p) == 1 for p in parts):
                 return (parts[0][0], parts[1][0])  # type: ignore[index]
         return None
     if isinstance(node, ast.Name) and flow is not None:
-        values = [v for d in flow.definitions(node) for v in _bound_values(flow, d)]
-        found = {size_values(flow, v, hops + 1) if v is not None else None for v in values}
-        if len(found) == 1:
-            return found.pop()
+        if id(node) in memo:
+            return memo[id(node)]
+        memo[id(node)] = None  # while it is read: a parameter passed round in a cycle is unknown
+        values = [v for d in flow.definitions(node) for v in flow.bound_values(d)]
+        found = {size_values(flow, v, hops + 1, memo) if v is not None else None for v in values}
+        memo[id(node)] = found.pop() if len(found) == 1 else None
+        return memo[id(node)]
     return None
 
-
-def _bound_values(flow, definition) -> list[ast.AST | None]:
-    """What a binding may hold: its value or, for a parameter, the arguments of the calls of its
-    function in this module (`_transform(224)`), and its default where a call leaves it out."""
-    if definition.parameter is None:
-        return [definition.value]
-    function = definition.statement
-    calls = flow.calls.get(getattr(function, "name", ""), [])
-    arguments = flow.call_arguments(function, definition.parameter)
-    if not calls:
-        return [None]  # called from elsewhere, with what cannot be known here
-    if len(arguments) < len(calls):
-        return [*arguments, _default(function, definition.parameter)]
-    return arguments
-
-
-def _default(function: ast.AST, parameter: ast.arg) -> ast.AST | None:
-    arguments = function.args
-    positional = [*arguments.posonlyargs, *arguments.args]
-    if parameter in positional:
-        index = positional.index(parameter) - (len(positional) - len(arguments.defaults))
-        return arguments.defaults[index] if index >= 0 else None
-    if parameter in arguments.kwonlyargs:
-        return arguments.kw_defaults[arguments.kwonlyargs.index(parameter)]
-    return None
 
 
 def is_square(flow, node: ast.AST | None) -> bool:

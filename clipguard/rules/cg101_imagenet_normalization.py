@@ -19,6 +19,13 @@ class ImagenetNormalization(Rule):
     triggers = (b"485", b"123.6", b"IMAGENET", b"ImageNet", b"imagenet", b"_Weights")
     imported_triggers = (b"485", b"123.6", b"IMAGENET", b"_Weights")
     valid = (
+        # a helper called with both statistics, one call per model: each is somebody's choice
+        Valid("import clip\nimport torchvision.transforms as T\nmodel, _ = clip.load('ViT-B/32')\n"
+              "def build(mean, std):\n    return T.Compose([T.Resize(224, interpolation=T.InterpolationMode.BICUBIC),"
+              " T.CenterCrop(224), T.ToTensor(), T.Normalize(mean, std)])\n"
+              "clip_tf = build((0.48145466, 0.4578275, 0.40821073), (0.26862954, 0.26130258, 0.27577711))\n"
+              "resnet_tf = build((0.485, 0.456, 0.406), (0.229, 0.224, 0.225))\n"
+              "features = model.encode_image(clip_tf(image)[None])\n"),
         Valid("import clip\nimport torchvision.transforms as T\n"
               "model, preprocess = clip.load('ViT-B/32')\n"
               "tf = T.Compose([T.ToTensor(), T.Normalize((0.48145466, 0.4578275, 0.40821073),"
@@ -34,6 +41,17 @@ class ImagenetNormalization(Rule):
               "features = model.encode_image(tf(image)[None])\n"),
     )
     invalid = (
+        # statistics passed to a helper of the same module
+        Invalid("import clip\nimport torchvision.transforms as T\nmodel, _ = clip.load('ViT-B/32')\n"
+                "def build(mean, std):\n    return T.Compose([T.Resize(224, interpolation=T.InterpolationMode.BICUBIC),"
+                " T.CenterCrop(224), T.ToTensor(), T.Normalize(mean, std)])\n"
+                "tf = build((0.485, 0.456, 0.406), (0.229, 0.224, 0.225))\n"
+                "features = model.encode_image(tf(image)[None])\n",
+                fixed="import clip\nimport torchvision.transforms as T\nmodel, _ = clip.load('ViT-B/32')\n"
+                "def build(mean, std):\n    return T.Compose([T.Resize(224, interpolation=T.InterpolationMode.BICUBIC),"
+                " T.CenterCrop(224), T.ToTensor(), T.Normalize(mean, std)])\n"
+                "tf = build((0.48145466, 0.4578275, 0.40821073), (0.26862954, 0.26130258, 0.27577711))\n"
+                "features = model.encode_image(tf(image)[None])\n"),
         Invalid(
             "import clip\nimport torchvision.transforms as T\n"
             "model, _ = clip.load('ViT-B/32')\n"
