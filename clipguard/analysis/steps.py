@@ -143,8 +143,22 @@ def _processor(call: ast.Call, qualified: str) -> list[Step]:
     if not re.search(r"\.(CLIP|AltCLIP|ChineseCLIP)(Processor|ImageProcessor\w*|FeatureExtractor)"
                      r"(\.from_pretrained)?$|\.Auto(Processor|ImageProcessor)\.from_pretrained$", qualified):
         return []
-    return _recipe(call, "hf", argument(call, 99, "image_mean"), argument(call, 99, "image_std"),
-                   argument(call, 99, "resample"), owner=call)
+    steps = _recipe(call, "hf", argument(call, 99, "image_mean"), argument(call, 99, "image_std"),
+                    argument(call, 99, "resample"), owner=call)
+    if _exact_size(argument(call, 99, "size")):  # resized to exactly height x width
+        steps.append(Step(call, "resize", "hf", owner=call, squash_mode=True))
+    return steps
+
+
+def _exact_size(size: ast.AST | None) -> bool:
+    """A Hugging Face `size` of `{"height": h, "width": w}` (not `{"shortest_edge": n}`)."""
+    if isinstance(size, ast.Dict):
+        keys = {k.value for k in size.keys if isinstance(k, ast.Constant)}
+    elif isinstance(size, ast.Call) and isinstance(size.func, ast.Name) and size.func.id == "dict":
+        keys = {k.arg for k in size.keywords}
+    else:
+        return False
+    return {"height", "width"} <= keys
 
 
 def _pil_resize(file, call: ast.Call, flow) -> list[Step]:
