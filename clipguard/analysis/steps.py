@@ -145,7 +145,8 @@ def _processor(call: ast.Call, qualified: str) -> list[Step]:
         return []
     steps = _recipe(call, "hf", argument(call, 99, "image_mean"), argument(call, 99, "image_std"),
                     argument(call, 99, "resample"), owner=call)
-    if _exact_size(argument(call, 99, "size")):  # resized to exactly height x width
+    square = argument(call, 99, "use_square_size")  # the Kosmos-2 option: size becomes n x n
+    if _exact_size(argument(call, 99, "size")) or (isinstance(square, ast.Constant) and square.value is True):
         steps.append(Step(call, "resize", "hf", owner=call, squash_mode=True))
     return steps
 

@@ -14,7 +14,8 @@ class AspectSquashResize(Rule):
     message = "resizing to a fixed square squashes the aspect ratio; CLIP resizes the shorter side, then crops"
     summary = "Resize to a fixed (n, n) instead of shorter side + center crop"
     # resize calls, open_clip's squash mode, a processor's `size={"height": ..., "width": ...}`
-    triggers = (b"esize", b"interpolate", b"squash", b"'height'", b'"height"', b"height=")
+    triggers = (b"esize", b"interpolate", b"squash", b"'height'", b'"height"', b"height=",
+                b"use_square_size")
     valid = (
         Valid("from transformers import CLIPImageProcessor, CLIPModel\n"
               "model = CLIPModel.from_pretrained('openai/clip-vit-base-patch32')\n"
