@@ -58,6 +58,7 @@ class AspectSquashResize(Rule):
             if squash:
                 what = api_label(step)
                 if step.squash_mode:
-                    what = "the image processor's fixed `size`" if step.api == "hf" else "`image_resize_mode='squash'`"
+                    what = ("the image processor's fixed `size`" if step.api == "hf"
+                            else "`image_resize_mode='squash'`")
                 self.report(step.node, f"{what} squashes the image to a square; CLIP resizes the "
                             "shorter side and center-crops, keeping the aspect ratio")
