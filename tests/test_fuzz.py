@@ -149,3 +149,12 @@ def test_corpus_and_mutations_are_real():
     first = next(text for text in CORPUS if text.startswith("import"))
     assert tokens(first)[0] == (0, len("import"), "NAME")
     assert sum(check_source(text) for text in CORPUS) > 0, "the corpus must make rules fire"
+
+
+@pytest.mark.parametrize("size", ["1e999", "(1e999, 1e999)", "-1e999", "1e999 - 1e999"])
+def test_sizes_that_are_not_finite_numbers_are_unreadable(size):
+    # found by bench/fuzz.py: `int(inf)` raised inside the size reader
+    text = ("import clip\nimport torchvision.transforms as T\nmodel, _ = clip.load('ViT-B/32')\n"
+            f"tf = T.Compose([T.Resize({size}, interpolation=T.InterpolationMode.BICUBIC), T.ToTensor()])\n"
+            "features = model.encode_image(tf(img)[None])\n")
+    check_source(text)

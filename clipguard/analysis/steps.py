@@ -9,6 +9,7 @@ options of open_clip builders and Hugging Face CLIP processors, and torchvision 
 from __future__ import annotations
 
 import ast
+import math
 import re
 from dataclasses import dataclass
 
@@ -293,7 +294,7 @@ def size_values(flow, node: ast.AST | None, hops: int = 0, memo: dict | None = N
         return None
     memo = {} if memo is None else memo
     value = number(node)
-    if value is not None and value == int(value):
+    if value is not None and math.isfinite(value) and value == int(value):
         return (int(value),)
     if isinstance(node, (ast.Tuple, ast.List)):
         if len(node.elts) == 1:
