@@ -70,6 +70,7 @@ def file_noqa(data: bytes, lowered: bytes) -> set[str] | None:
 
 _HEAD = re.compile(rb"^[A-Za-z_@([]", re.MULTILINE)  # the first line of a top-level statement
 _DEFINITION = re.compile(rb"[ \t]*(?:async[ \t]+)?(?:def|class)[ \t]+(\w+)")
+_DECORATED = re.compile(rb"^(?:async[ \t]+)?(?:def|class)[ \t]+(\w+)", re.MULTILINE)
 _COMPOUND = re.compile(rb"(?:if|elif|else|try|except|finally|with|for|while|async)\b")
 _ASSIGNED = re.compile(rb"[ \t]*([\w.\[\], \t]+?)[ \t]*(?::[^=\n]*)?(?<![=!<>])=(?!=)")
 _INNER = re.compile(rb"^[ \t]+(?:(?:async[ \t]+)?(?:def|class)[ \t]+(\w+)|(\w+)[ \t]*(?::[^=\n]*)?=(?!=)|"
@@ -133,14 +134,15 @@ def _units(data: bytes) -> list[tuple[int, int]]:
             continue
         units.append((start if decorated is None else decorated, end))
         decorated = None
+    if decorated is not None:  # decorators with nothing below them (not valid Python)
+        units.append((decorated, len(data)))
     return units
 
 
 def _unit_names(data: bytes, start: int, end: int, bound_names, held: list[int]) -> set[bytes] | None:
-    while data[start:start + 1] == b"@":  # skip to the decorated definition
-        start = data.find(b"\n", start) + 1
-        while data[start:start + 1] in (b" ", b"\t", b")"):
-            start = data.find(b"\n", start) + 1
+    if data[start:start + 1] == b"@":  # decorators: the definition below them
+        definition = _DECORATED.search(data, start, end)
+        return {definition.group(1)} if definition is not None else ANY
     definition = _DEFINITION.match(data, start)
     if definition is not None:
         return {definition.group(1)}

@@ -65,3 +65,8 @@ def test_near_clip_numbers_carry_to_importers_but_versions_do_not():
 
 def test_a_statement_starting_with_a_bracket_makes_every_name_carry():
     assert carriers(f"SEED = 0\n(MEAN, STD) = {STATS.decode()}, (0.229, 0.224, 0.225)\n") is ANY
+
+
+def test_a_decorator_with_no_definition_below_cannot_be_read():
+    assert carriers("@register(0.485)") is ANY
+    assert carriers("x = 1\n@register(0.485)\n") is ANY
