@@ -7,6 +7,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from clipguard.project import module_files, package_base, split_module
+
 SKIP_DIRS = frozenset({
     ".git", ".hg", ".svn", ".venv", "venv", ".tox", ".nox", "build", "dist", "node_modules",
     "__pycache__", ".mypy_cache", ".pytest_cache", ".ruff_cache", ".clipguard_cache", ".eggs",
@@ -101,22 +103,15 @@ def imported_files(importer: Path, modules: list[str], root: Path) -> list[Path]
     it, absolute ones under its directory or a parent of it up to `root` (the first that has it).
     Lets a run on a few files (pre-commit) follow the constants and helpers they import."""
     found = []
-    directory = importer.parent
-    bases = [directory, *(p for p in directory.parents if p == root or root in p.parents)]
+    directory = str(importer.parent)
+    bases = [directory, *(str(p) for p in importer.parent.parents if p == root or root in p.parents)]
     for module in modules:
-        level = len(module) - len(module.lstrip("."))
-        parts = module[level:].split(".") if module[level:] else []
-        if level:
-            base = directory.parents[level - 2] if level > 1 else directory
-            candidates = [base] if level - 2 < len(directory.parents) else []
-        else:
-            candidates = bases
-        for base in candidates:
-            target = base.joinpath(*parts)
-            file = next((f for f in (target.with_suffix(".py") if parts else None, target / "__init__.py")
-                         if f is not None and f.is_file()), None)
+        level, name = split_module(module)
+        for base in [package_base(directory, level)] if level else bases:
+            file = next((f for f in module_files(base, name) if os.path.isfile(f)), None)
             if file is not None:
-                if file != importer and not any(part in SKIP_DIRS for part in file.parts):
-                    found.append(Path(os.path.abspath(file)))
+                path = Path(os.path.abspath(file))
+                if path != importer and not any(part in SKIP_DIRS for part in path.parts):
+                    found.append(path)
                 break
     return found

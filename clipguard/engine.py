@@ -252,19 +252,12 @@ def _gate(scans: dict[Path, Scan], project: Project, rules: tuple[type[Rule], ..
     return selected
 
 
-# What the analysis reads in another module besides the rules' imported triggers, written as
-# code: a helper that hands images to CLIP, a class with its own encoder method.
-_ENCODERS = (b"encode_image", b"encode_text", b"get_image_features", b"get_text_features")
-CROSS_MODULE = (*(b"." + m + b"(" for m in _ENCODERS), *(b"def " + m + b"(" for m in _ENCODERS),
-                b".visual(", b".vision_model(", b".vision_tower(", b".image_encoder(")
-
-
 def _neighbours(scans: list[Scan], root: Path, cache: Cache | None, rules: tuple[type[Rule], ...],
                 depth: int = 2) -> list[Scan]:
     """Project files that the explicitly named files import (and what those import), not given,
     that hold something the rules read across modules in a statement the importer names."""
     root = Path(os.path.abspath(root))
-    words = tuple({*CROSS_MODULE, *(t for r in rules for t in r.imported_triggers)})
+    words = tuple({*prefilter.CROSS_MODULE, *(t for r in rules for t in r.imported_triggers)})
     known = {s.target.path for s in scans}
     frontier = [s for s in scans if s.target.explicit and s.error is None]
     found: list[Scan] = []

@@ -19,10 +19,15 @@ NOT_CLIP = (b"clip_grad", b"gradient_clip", b".clip(", b"clip_sample", b"clippin
             b"clip_norm", b"clip_by_", b"clip_coef", b"clip_eps", b"clip_param", b"clip_ratio",
             b"clip_min", b"clip_max", b"clip_low", b"clip_high", b"clip_thresh", b"clip_limit",
             b"clip_loss")
+ENCODERS = (b"encode_image", b"encode_text", b"get_image_features", b"get_text_features")
 # Where CLIP models are built or features come from: importers of such a module may use CLIP.
 # Calls, not mentions: documentation utilities that name these methods are imported everywhere.
-CLIP_SOURCES = (b".encode_image(", b".encode_text(", b".get_image_features(", b".get_text_features(",
+CLIP_SOURCES = (*(b"." + m + b"(" for m in ENCODERS),
                 b"clip.load(", b"create_model_and_transforms(", b"create_model_from_pretrained(")
+# What the analysis reads in another module besides the rules' imported triggers, written as
+# code: a helper that hands images to CLIP, a class with its own encoder method.
+CROSS_MODULE = (*(b"." + m + b"(" for m in ENCODERS), *(b"def " + m + b"(" for m in ENCODERS),
+                b".visual(", b".vision_model(", b".vision_tower(", b".image_encoder(")
 # A module that does not mention CLIP matters only if it prepares images (a pipeline its
 # CLIP-using importers apply): it then names an image library or a normalization config.
 IMAGE_WORK = (b"torchvision", b"albumentations", b"cv2", b"PIL", b"kornia", b"interpolate",
@@ -69,8 +74,7 @@ def file_noqa(data: bytes, lowered: bytes) -> set[str] | None:
 # name the statement holding it, or a statement that refers to that one, and so on.
 
 _HEAD = re.compile(rb"^[A-Za-z_@([]", re.MULTILINE)  # the first line of a top-level statement
-_DEFINITION = re.compile(rb"[ \t]*(?:async[ \t]+)?(?:def|class)[ \t]+(\w+)")
-_DECORATED = re.compile(rb"^(?:async[ \t]+)?(?:def|class)[ \t]+(\w+)", re.MULTILINE)
+_DEFINITION = re.compile(rb"^(?:async[ \t]+)?(?:def|class)[ \t]+(\w+)", re.MULTILINE)
 _COMPOUND = re.compile(rb"(?:if|elif|else|try|except|finally|with|for|while|async)\b")
 _ASSIGNED = re.compile(rb"[ \t]*([\w.\[\], \t]+?)[ \t]*(?::[^=\n]*)?(?<![=!<>])=(?!=)")
 _INNER = re.compile(rb"^[ \t]+(?:(?:async[ \t]+)?(?:def|class)[ \t]+(\w+)|(\w+)[ \t]*(?::[^=\n]*)?=(?!=)|"
@@ -141,7 +145,7 @@ def _units(data: bytes) -> list[tuple[int, int]]:
 
 def _unit_names(data: bytes, start: int, end: int, bound_names, held: list[int]) -> set[bytes] | None:
     if data[start:start + 1] == b"@":  # decorators: the definition below them
-        definition = _DECORATED.search(data, start, end)
+        definition = _DEFINITION.search(data, start, end)
         return {definition.group(1)} if definition is not None else ANY
     definition = _DEFINITION.match(data, start)
     if definition is not None:

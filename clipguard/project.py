@@ -111,6 +111,26 @@ def _bound(clause: bytes, first_only: bool = False) -> bytes:
     return words[0].split(b".")[0] if first_only else words[0]
 
 
+def split_module(module: str) -> tuple[int, str]:
+    """`..a.b` -> (2, "a.b"): the number of leading dots, and the dotted name after them."""
+    name = module.lstrip(".")
+    return len(module) - len(name), name
+
+
+def package_base(directory: str, level: int) -> str:
+    """The directory a relative import of `level` dots starts from, seen from `directory`."""
+    for _ in range(level - 1):
+        directory = os.path.dirname(directory)
+    return directory
+
+
+def module_files(base: str, name: str) -> tuple[str, ...]:
+    """The files module `name` (dotted; empty for the package itself) can be under `base`."""
+    target = os.path.join(base, *name.split(".")) if name else base
+    package = os.path.join(target, "__init__.py")
+    return (target + ".py", package) if name else (package,)
+
+
 def module_path_parts(path: Path) -> list[str]:
     parts = list(path.with_suffix("").parts)
     if parts and parts[-1] == "__init__":
@@ -160,14 +180,9 @@ class Project:
         return self._resolved[key]
 
     def _resolve(self, directory: str, module: str) -> Path | None:
-        level = len(module) - len(module.lstrip("."))
-        name = module[level:]
+        level, name = split_module(module)
         if level:  # plain strings: this runs for every import of every file
-            base = directory
-            for _ in range(level - 1):
-                base = os.path.dirname(base)
-            target = os.path.join(base, *name.split(".")) if name else base
-            for candidate in (target + ".py", os.path.join(target, "__init__.py")):
+            for candidate in module_files(package_base(directory, level), name):
                 if candidate in self._by_string:
                     return self._by_string[candidate]
             return None

@@ -315,7 +315,6 @@ def size_values(flow, node: ast.AST | None, hops: int = 0, memo: dict | None = N
     return None
 
 
-
 def is_square(flow, node: ast.AST | None) -> bool:
     """A fixed (n, n) target: equal literals, or the same name twice."""
     if isinstance(node, (ast.Tuple, ast.List)) and len(node.elts) == 2:
