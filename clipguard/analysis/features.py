@@ -1076,15 +1076,12 @@ class FunctionAnalysis:
         return self.model.methods.get((owner, name)) if owner is not None else None
 
     def self_call(self, node: ast.Call) -> Value | None:
-        """`self(x)` in a method: `__call__`, or an `nn.Module`'s `forward`."""
+        """`self(x)` in a method: calling this class's own instance."""
         owner = self.model.classes.get(self.scope)
-        if owner is None or self.collecting:
+        if owner is None:
             return None
-        func = self.model.methods.get((owner, _call_method(self.model, owner)))
-        result = self.model.result(func) if func is not None else None
-        if result is None:
-            return None
-        return self.apply_summary(node, result.summary, func, f"{owner.name}.__call__", self.model)
+        instance = Value(INSTANCE, detail=owner.name, pairs=(self.model, owner))
+        return self.instance_call(node, _call_method(self.model, owner), instance)
 
     def project_call(self, node: ast.Call, args: list) -> Value | None:
         if self.collecting:
