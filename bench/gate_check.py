@@ -14,8 +14,8 @@ import sys
 import time
 from pathlib import Path
 
-from clipguard.config import Settings
-from clipguard.engine import lint_paths
+from clipguard.lint.config import Settings
+from clipguard.lint.engine import lint_paths
 
 
 def findings(directory: Path, exhaustive: bool) -> tuple[set[tuple], int, float]:

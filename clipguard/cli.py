@@ -46,11 +46,11 @@ def main() -> None:
 def lint(paths, select, extend_select, ignore, fix, unsafe_fixes, diff, output_format, exit_zero,
          statistics, no_cache, config_file, force_exclude, jobs) -> None:
     """Lint PATHS (default: the current directory). Never imports torch."""
-    from clipguard.config import ConfigError, build_settings
-    from clipguard.discovery import PathError
-    from clipguard.engine import LintError, lint_paths
-    from clipguard.reporters import renderer
-    from clipguard.reporters.text import statistics as render_statistics
+    from clipguard.lint.config import ConfigError, build_settings
+    from clipguard.lint.discovery import PathError
+    from clipguard.lint.engine import LintError, lint_paths
+    from clipguard.lint.reporters import renderer
+    from clipguard.lint.reporters.text import statistics as render_statistics
 
     try:
         settings = build_settings(config_file=config_file, select=_codes(select),
@@ -97,7 +97,7 @@ def rule(code: str) -> None:
 @main.command()
 def rules() -> None:
     """List every rule: code, name, fix availability, summary."""
-    from clipguard.config import OPT_IN_PREFIX
+    from clipguard.lint.config import OPT_IN_PREFIX
     from clipguard.rules import all_rules
 
     for r in all_rules():

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import ClassVar
 
 from clipguard.diagnostics import Applicability, Edit, Finding, Fix
-from clipguard.source import SourceFile
+from clipguard.analysis.source import SourceFile
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ import ast
 import pytest
 
 from clipguard.analysis import flow
-from clipguard.checker import lint_text
+from clipguard.lint.runner import lint_text
 from clipguard.rules import all_rules
 
 HEADER = (

@@ -8,7 +8,7 @@ import time
 import pytest
 from conftest import BUGGY
 
-from clipguard.checker import lint_text
+from clipguard.lint.runner import lint_text
 from clipguard.rule import Rule
 from clipguard.rules import all_rules
 

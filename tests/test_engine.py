@@ -8,12 +8,12 @@ from pathlib import Path
 import pytest
 from conftest import BUGGY
 
-from clipguard import engine
-from clipguard.config import Settings
-from clipguard.discovery import PathError, discover
-from clipguard.engine import LintError, lint_paths
-from clipguard.fixer import FileChanged, write_atomic
-from clipguard.project import Project
+from clipguard.lint import engine
+from clipguard.lint.config import Settings
+from clipguard.lint.discovery import PathError, discover
+from clipguard.lint.engine import LintError, lint_paths
+from clipguard.lint.fixer import FileChanged, write_atomic
+from clipguard.analysis.project import Project
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "lint"
 # A project whose script reaches ImageNet statistics and `encode_image` only through names it
@@ -48,7 +48,7 @@ def test_cache_and_processes_do_not_change_findings(fixture_tree, monkeypatch):
 
 def _example_trees(tmp_path):
     """Every rule example as a project of its own: the main module and its other modules."""
-    from clipguard.examples import as_invalid, as_valid, write_project
+    from clipguard.lint.examples import as_invalid, as_valid, write_project
     from clipguard.rules import all_rules
 
     for rule in all_rules():

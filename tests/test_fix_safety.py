@@ -8,15 +8,15 @@ from pathlib import Path
 import pytest
 from conftest import BUGGY
 
-from clipguard import engine
-from clipguard.config import Settings
+from clipguard.lint import fixer
+from clipguard.lint.config import Settings
 from clipguard.diagnostics import Edit, Finding, Fix
-from clipguard.edits import apply_edits
-from clipguard.engine import lint_paths
-from clipguard.examples import as_invalid
-from clipguard.fixer import FileChanged, fix_text, write_atomic
+from clipguard.lint.edits import apply_edits
+from clipguard.lint.engine import lint_paths
+from clipguard.lint.examples import as_invalid
+from clipguard.lint.fixer import FileChanged, fix_text, write_atomic
 from clipguard.rules import all_rules
-from clipguard.source import SourceFile
+from clipguard.analysis.source import SourceFile
 
 FIX_ROOT = Path(__file__).resolve().parent.parent / "fixtures" / "fix"
 MODE = 0o754  # unusual on purpose: --fix must keep it
@@ -128,14 +128,14 @@ def test_edit_during_the_run_is_not_overwritten(tmp_path, monkeypatch):
     path = tmp_path / "app.py"
     path.write_text(BUGGY)
     theirs = BUGGY + "# the user's new line\n"
-    real_fix_text = engine.fix_text
+    real_fix_text = fixer.fix_text
 
     def fix_text_while_the_user_saves(*args, **kwargs):
         result = real_fix_text(*args, **kwargs)
         path.write_text(theirs)
         return result
 
-    monkeypatch.setattr(engine, "fix_text", fix_text_while_the_user_saves)
+    monkeypatch.setattr(fixer, "fix_text", fix_text_while_the_user_saves)
     monkeypatch.chdir(tmp_path)
     report = lint_paths(["app.py"], Settings(root=str(tmp_path), fix=True, unsafe_fixes=True),
                         use_cache=False)
@@ -150,13 +150,13 @@ def test_a_fix_that_cannot_be_encoded_is_skipped_not_written(tmp_path, monkeypat
     path = tmp_path / "app.py"
     original = ("# -*- coding: latin-1 -*-\n" + BUGGY).encode("latin-1")
     path.write_bytes(original)
-    real_fix_text = engine.fix_text
+    real_fix_text = fixer.fix_text
 
     def fix_text_adding_a_snowman(*args, **kwargs):
         text, remaining, applied = real_fix_text(*args, **kwargs)
         return text + "# ☃\n", remaining, applied
 
-    monkeypatch.setattr(engine, "fix_text", fix_text_adding_a_snowman)
+    monkeypatch.setattr(fixer, "fix_text", fix_text_adding_a_snowman)
     monkeypatch.chdir(tmp_path)
     report = lint_paths(["app.py"], Settings(root=str(tmp_path), fix=True, unsafe_fixes=True),
                         use_cache=False)

@@ -13,9 +13,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from clipguard.checker import lint_text
-from clipguard.edits import apply_edits
-from clipguard.examples import as_invalid, as_valid
+from clipguard.lint.runner import lint_text
+from clipguard.lint.edits import apply_edits
+from clipguard.lint.examples import as_invalid, as_valid
 from clipguard.rules import all_rules
 
 pytestmark = pytest.mark.filterwarnings("ignore::SyntaxWarning", "ignore::DeprecationWarning")

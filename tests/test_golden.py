@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from clipguard.engine import Settings, lint_paths
-from clipguard.fixer import fix_source
+from clipguard.lint.engine import Settings, lint_paths
+from clipguard.lint.fixer import fix_source
 
 ROOT = Path(__file__).resolve().parent.parent / "fixtures"
 LINT_CASES = sorted(

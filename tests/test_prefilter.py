@@ -1,5 +1,5 @@
-from clipguard.prefilter import ANY, trigger_carriers
-from clipguard.project import bound_names
+from clipguard.lint.gate.carriers import ANY, trigger_carriers
+from clipguard.lint.gate.imports import bound_names
 
 STATS = b"(0.485, 0.456, 0.406)"
 

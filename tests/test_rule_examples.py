@@ -2,7 +2,7 @@
 
 import pytest
 
-from clipguard.examples import check_examples
+from clipguard.lint.examples import check_examples
 from clipguard.rules import all_rules
 
 

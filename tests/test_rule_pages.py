@@ -4,7 +4,7 @@ import re
 
 import pytest
 
-from clipguard.examples import run_example
+from clipguard.lint.examples import run_example
 from clipguard.pages import code_blocks, pages_dir, section
 from clipguard.rules import all_rules
 

@@ -7,11 +7,11 @@ import pytest
 
 from clipguard.analysis.constants import NAMED, Evaluator, judge
 from clipguard.analysis.flow import Flow
-from clipguard.examples import fix_all, run_example
+from clipguard.lint.examples import fix_all, run_example
 from clipguard.profiles import CLIP_MEAN, CLIP_STD, IMAGENET_MEAN, IMAGENET_STD
-from clipguard.project import config_bases
+from clipguard.lint.gate.imports import config_bases
 from clipguard.rules import rule_by_code
-from clipguard.source import SourceFile
+from clipguard.analysis.source import SourceFile
 
 CG101, CG102, CG201, CG202, CG203, CG204 = (rule_by_code(c) for c in
                                             ("CG101", "CG102", "CG201", "CG202", "CG203", "CG204"))

@@ -12,9 +12,10 @@ import torch
 import torch.nn.functional as F
 
 from clipguard.analysis.features import LIST, NORM, RAW, Value, join
-from clipguard.checker import lint_text
-from clipguard.examples import fix_all, run_example
-from clipguard.project import Project, scan_imports
+from clipguard.lint.runner import lint_text
+from clipguard.lint.examples import fix_all, run_example
+from clipguard.analysis.project import Project
+from clipguard.lint.gate.imports import scan_imports
 from clipguard.rules import rule_by_code
 
 CG301, CG302, CG303 = (rule_by_code(code) for code in ("CG301", "CG302", "CG303"))
@@ -323,8 +324,8 @@ def test_triggers_cover_every_invalid_example(rule):
 def test_a_file_holding_only_helper_calls_passes_the_byte_gate(tmp_path):
     # `rank(embed(x), embed(t))` has none of CG301's trigger bytes; the engine also counts the
     # triggers of the project modules a file imports, so the rule still runs there.
-    from clipguard.config import Settings
-    from clipguard.engine import lint_paths
+    from clipguard.lint.config import Settings
+    from clipguard.lint.engine import lint_paths
 
     code = "from feats import embed, rank\nscores = rank(embed(x), embed(t))\n"
     files = {

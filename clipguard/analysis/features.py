@@ -21,7 +21,7 @@ from dataclasses import dataclass, field, replace
 from clipguard.analysis.imports import dotted_name
 from clipguard.analysis.lookup import project_lookup
 from clipguard.analysis.nodes import walk
-from clipguard.source import SourceFile
+from clipguard.analysis.source import SourceFile
 
 # Kinds of abstract values.
 RAW = "raw"  # CLIP features as the encoder returns them: not unit length

@@ -7,7 +7,7 @@ import ast
 from clipguard.analysis.features import Operand
 from clipguard.analysis.nodes import all_nodes
 from clipguard.diagnostics import Edit
-from clipguard.source import SourceFile
+from clipguard.analysis.source import SourceFile
 
 TORCH_FUNCTIONAL = "torch.nn.functional"
 

@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 import ast
-import re
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
 
 from clipguard.diagnostics import Finding
-from clipguard.project import Project
+from clipguard.lint.noqa import suppressed
+from clipguard.analysis.project import Project
 from clipguard.rule import Rule
-from clipguard.source import SourceError, SourceFile, gc_paused, parse
+from clipguard.analysis.source import SourceError, SourceFile, gc_paused, parse
 
 UNREADABLE = ("CG000", "unreadable-source")
-_NOQA = re.compile(r"#\s*noqa(?::[\s]*(?P<codes>[A-Z]+[0-9]+(?:[\s,]+[A-Z]+[0-9]+)*))?", re.IGNORECASE)
 
 
 def check_file(file: SourceFile, rules: Sequence[type[Rule]], *, isolate: bool = False) -> list[Finding]:
@@ -84,20 +83,6 @@ def _walk(tree: ast.AST) -> Iterable[ast.AST]:
         node = stack.pop()
         yield node
         stack.extend(reversed(list(ast.iter_child_nodes(node))))
-
-
-def suppressed(finding: Finding, lines: Sequence[str]) -> bool:
-    """Whether a `# noqa` or `# noqa: CODE` on the finding's line silences it."""
-    if not 0 < finding.line <= len(lines):
-        return False
-    line = lines[finding.line - 1]
-    if "#" not in line:
-        return False
-    for match in _NOQA.finditer(line):
-        codes = match.group("codes")
-        if codes is None or finding.rule in re.split(r"[\s,]+", codes.upper()):
-            return True
-    return False
 
 
 def lint_text(text: str, rules: Sequence[type[Rule]], path: str = "<string>",

@@ -18,7 +18,7 @@ from clipguard.analysis.imports import ImportTable, dotted_name
 from clipguard.diagnostics import Edit
 
 if TYPE_CHECKING:
-    from clipguard.project import Project
+    from clipguard.analysis.project import Project
 
 T = TypeVar("T")
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")

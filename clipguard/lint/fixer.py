@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import ast
+import difflib
+import hashlib
 import os
 import stat
 import tempfile
@@ -10,9 +12,12 @@ import warnings
 from collections.abc import Callable
 from pathlib import Path
 
-from clipguard.config import Settings
+from dataclasses import dataclass, field
+
+from clipguard.analysis.source import SourceError, decode
 from clipguard.diagnostics import Finding
-from clipguard.edits import apply_edits, compatible_fixes, well_formed
+from clipguard.lint.config import Settings
+from clipguard.lint.edits import apply_edits, compatible_fixes, well_formed
 
 MAX_ROUNDS = 10
 Linter = Callable[[str], list[Finding]]
@@ -62,9 +67,50 @@ def fix_text(text: str, lint: Linter, settings: Settings,
     return text, findings, applied
 
 
+@dataclass
+class FileFix:
+    """What fixing one file did: the findings left, how many fixes, a diff or a warning."""
+
+    findings: list[Finding]
+    applied: int = 0
+    diff: str = ""
+    warnings: list[str] = field(default_factory=list)
+
+
+def fix_file(path: Path, display: str, data: bytes, sha: str, findings: list[Finding], lint: Linter,
+             settings: Settings, diff: bool) -> FileFix:
+    """Fix the file whose bytes were `data` (hash `sha` when its findings were made) and write it
+    atomically, or with `diff` only describe the change. `lint` lints a text as this file."""
+    if hashlib.sha256(data).hexdigest() != sha:  # the findings describe other contents
+        return FileFix(findings, warnings=[f"{display}: changed on disk while clipguard ran; not fixed"])
+    try:
+        decoded = decode(data)
+        # Lint again from exactly these bytes: the edits' positions must describe them.
+        fixed, remaining, applied = fix_text(decoded.text, lint, settings)
+        new_data = (("\ufeff" if decoded.bom else "") + fixed).encode(decoded.encoding)
+        if decode(new_data).text != fixed:  # e.g. a coding cookie pushed below line 2
+            raise ValueError("the fixed text would not decode back to itself")
+    except (ValueError, SourceError, RecursionError) as exc:  # UnicodeEncodeError is a ValueError
+        message = exc.message if isinstance(exc, SourceError) else exc
+        return FileFix(findings, warnings=[f"{display}: fixes not applied: {message}"])
+    if not applied:
+        return FileFix(findings)
+    if diff:
+        lines = difflib.unified_diff(decoded.text.splitlines(keepends=True),
+                                     fixed.splitlines(keepends=True), fromfile=display, tofile=display)
+        return FileFix(findings, applied, diff="".join(lines))
+    try:
+        write_atomic(path, data, new_data)
+    except FileChanged:
+        return FileFix(findings, warnings=[f"{display}: changed on disk while clipguard ran; not fixed"])
+    except OSError as exc:
+        return FileFix(findings, warnings=[f"{display}: cannot write: {exc}"])
+    return FileFix(remaining, applied)
+
+
 def fix_source(text: str, settings: Settings, path: str = "<string>") -> str:
     """The source after `--fix` (and `--unsafe-fixes` if set) with the enabled rules."""
-    from clipguard.checker import lint_text
+    from clipguard.lint.runner import lint_text
 
     rules = settings.enabled_rules()
     fixed, _, _ = fix_text(text, lambda t: lint_text(t, rules, path), settings)

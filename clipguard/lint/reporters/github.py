@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from clipguard.config import Settings
-from clipguard.engine import Report
+from clipguard.lint.config import Settings
+from clipguard.lint.report import Report
 
 
 def _data(text: str) -> str:

@@ -5,10 +5,11 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
-from clipguard.checker import lint_text
+from clipguard.lint.runner import lint_text
 from clipguard.diagnostics import Finding
-from clipguard.edits import apply_edits, compatible_fixes
-from clipguard.project import Project, scan_imports
+from clipguard.lint.edits import apply_edits, compatible_fixes
+from clipguard.analysis.project import Project
+from clipguard.lint.gate.imports import scan_imports
 from clipguard.rule import Invalid, Rule, Valid
 
 MAIN = "main.py"

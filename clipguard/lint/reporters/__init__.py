@@ -4,19 +4,19 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from clipguard.config import Settings
-from clipguard.engine import Report
+from clipguard.lint.config import Settings
+from clipguard.lint.report import Report
 
 
 def renderer(name: str) -> Callable[[Report, Settings], str]:
     if name == "text":
-        from clipguard.reporters.text import render
+        from clipguard.lint.reporters.text import render
     elif name == "json":
-        from clipguard.reporters.json_format import render
+        from clipguard.lint.reporters.json_format import render
     elif name == "sarif":
-        from clipguard.reporters.sarif import render
+        from clipguard.lint.reporters.sarif import render
     elif name == "github":
-        from clipguard.reporters.github import render
+        from clipguard.lint.reporters.github import render
     else:
         raise ValueError(name)
     return render

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 
-from clipguard.config import Settings
-from clipguard.engine import Report
+from clipguard.lint.config import Settings
+from clipguard.lint.report import Report
 
 
 def render(report: Report, settings: Settings) -> str:

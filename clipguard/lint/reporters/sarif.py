@@ -10,8 +10,8 @@ from pathlib import Path
 from urllib.parse import quote
 
 from clipguard import __version__
-from clipguard.config import Settings
-from clipguard.engine import Report
+from clipguard.lint.config import Settings
+from clipguard.lint.report import Report
 from clipguard.pages import page, section
 from clipguard.rules import all_rules
 

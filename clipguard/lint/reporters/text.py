@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections import Counter
 
-from clipguard.config import Settings
-from clipguard.engine import Report
-from clipguard.fixer import applicable
+from clipguard.lint.config import Settings
+from clipguard.lint.report import Report
+from clipguard.lint.fixer import applicable
 
 
 def render(report: Report, settings: Settings) -> str:

@@ -7,7 +7,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from clipguard.project import module_files, package_base, split_module
+from clipguard.analysis.project import module_files, package_base, split_module
 
 SKIP_DIRS = frozenset({
     ".git", ".hg", ".svn", ".venv", "venv", ".tox", ".nox", "build", "dist", "node_modules",
@@ -21,7 +21,7 @@ class PathError(Exception):
 
 
 @dataclass(frozen=True)
-class Target:
+class SourcePath:
     display: str  # the path as the user would write it: the argument joined with the relative part
     path: Path  # absolute
     explicit: bool  # named on the command line, so always read and parsed
@@ -46,11 +46,11 @@ def _excluded(path: str, patterns: tuple[str, ...], root: Path | None) -> bool:
 
 
 def discover(paths: list[str], exclude: tuple[str, ...] = (), root: Path | None = None,
-             force_exclude: bool = False, warnings: list[str] | None = None) -> list[Target]:
+             force_exclude: bool = False, warnings: list[str] | None = None) -> list[SourcePath]:
     """Python files under `paths`, sorted, each once. Explicitly named files are included even
     when excluded, unless `force_exclude` (as pre-commit, which names every file, wants). A
     directory that cannot be listed is skipped with a message added to `warnings`."""
-    found: dict[Path, Target] = {}
+    found: dict[Path, SourcePath] = {}
     for given in paths:
         if not os.path.lexists(given):
             raise PathError(f"{given}: no such file or directory")
@@ -61,7 +61,7 @@ def discover(paths: list[str], exclude: tuple[str, ...] = (), root: Path | None 
             continue
         else:
             absolute = Path(os.path.abspath(given))
-            found[absolute] = Target(given, absolute, True)
+            found[absolute] = SourcePath(given, absolute, True)
     return sorted(found.values(), key=lambda t: t.display)
 
 
@@ -95,7 +95,7 @@ def _walk(top: str, exclude: tuple[str, ...], root: Path | None, warnings: list[
             if _excluded(full, exclude, root):
                 continue
             display = os.path.normpath(full) if top not in (".", "./") else os.path.relpath(full)
-            yield Target(display, Path(os.path.abspath(full)), False)
+            yield SourcePath(display, Path(os.path.abspath(full)), False)
 
 
 def imported_files(importer: Path, modules: list[str], root: Path) -> list[Path]:

@@ -1,0 +1,1 @@
+"""The static side: `clipguard lint`. Never imports torch, torchvision, numpy or PIL."""

@@ -1,0 +1,246 @@
+"""The lint run: discover files, gate them on bytes, parse the survivors once, run the enabled
+rules, in parallel processes when there are many, with a content-hash cache, then fix."""
+
+from __future__ import annotations
+
+import gc
+import hashlib
+import multiprocessing
+import os
+import sys
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from pathlib import Path
+
+from clipguard.analysis.project import Project
+from clipguard.analysis.source import SourceError, decode, parse
+from clipguard.diagnostics import Finding
+from clipguard.lint.cache import Cache
+from clipguard.lint.config import Settings
+from clipguard.lint.discovery import discover
+from clipguard.lint.fixer import applicable, fix_file
+from clipguard.lint.gate import Scan, neighbours, scan_file, select_rules
+from clipguard.lint.report import Report
+from clipguard.lint.runner import UNREADABLE, lint_file, lint_text, unreadable
+from clipguard.rule import Rule
+
+__all__ = ["LintError", "Report", "Settings", "lint_paths"]
+
+PARALLEL_MIN_FILES = 24
+GATE_KEY = "<gate>"  # the cache entry remembering the last run's gate, valid while no file changed
+
+
+class LintError(Exception):
+    """The run cannot finish (exit 2), e.g. a worker process was killed."""
+
+
+def lint_paths(paths: list[str], settings: Settings, *, use_cache: bool = True, jobs: int | None = None,
+               diff: bool = False, force_exclude: bool = False, exhaustive: bool = False) -> Report:
+    """Lint `paths` with `settings`; apply fixes if `settings.fix` (or only show them with `diff`).
+    `exhaustive` runs every rule on every file, without the byte gate (the tests compare both)."""
+    # `ast` trees are millions of acyclic objects: cyclic collections during a run only cost time
+    # (a third of it on large trees), and worker processes inherit the setting.
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return _lint_paths(paths, settings, use_cache, jobs, diff, force_exclude, exhaustive)
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _lint_paths(paths: list[str], settings: Settings, use_cache: bool, jobs: int | None, diff: bool,
+                force_exclude: bool, exhaustive: bool) -> Report:
+    root = Path(settings.root or os.getcwd())
+    warnings: list[str] = []
+    targets = discover(paths, settings.exclude, root, force_exclude, warnings)
+    rules = tuple(r for r in settings.enabled_rules() if r.code != UNREADABLE[0])
+    report_unreadable = UNREADABLE[0] in settings.enabled_codes()
+    cache = Cache(root, settings.fingerprint()) if use_cache else None
+
+    scans = [scan_file(t, cache) for t in targets]
+    # Modules the named files import are read too (not linted): the files pre-commit passes see
+    # the constants and helpers they use, as a run on the whole tree does.
+    imported = neighbours(scans, root, cache, rules)
+    by_path = {s.file.path: s for s in (*scans, *imported) if s.error is None}
+    project = Project(list(by_path))
+    sha_by_path = {path: s.sha for path, s in by_path.items()}
+    tree = hashlib.sha256("\n".join(f"{p}\0{s.sha}" for p, s in sorted(by_path.items())).encode()).hexdigest()
+    remembered = cache.get(GATE_KEY) if cache is not None else None
+    if exhaustive:
+        for path, scan in by_path.items():
+            project.add_imports(path, scan.module_names())
+        codes = {path: tuple(r.code for r in rules) for path in by_path} if rules else {}
+        deps_by_path = {}
+    elif isinstance(remembered, dict) and remembered.get("tree") == tree \
+            and isinstance(remembered.get("codes"), dict) and isinstance(remembered.get("deps"), dict):
+        # Nothing changed anywhere: the last run's gate still holds.
+        codes = {Path(p): tuple(c) for p, c in remembered["codes"].items() if isinstance(c, list)}
+        deps_by_path = {p: d for p, d in remembered["deps"].items() if isinstance(d, str)}
+    else:
+        codes = select_rules(by_path, project, rules)
+        deps_by_path = {}
+
+    report = Report(files=len(targets), warnings=warnings)
+    results: dict[Path, list[Finding]] = {}
+    work: list[tuple[Scan, tuple[str, ...], str]] = []
+    for scan in scans:
+        if scan.error is not None:
+            results[scan.file.path] = [unreadable(scan.file.display, scan.error)]
+            continue
+        selected = codes.get(scan.file.path, ())
+        if not selected and not (scan.file.explicit or scan.mentions_clip or scan.binary):
+            continue  # nothing here for any rule; files that mention CLIP are still parsed
+        deps = deps_by_path.get(str(scan.file.path)) or _deps_key(scan, project, sha_by_path)
+        deps_by_path[str(scan.file.path)] = deps
+        cached = scan.cached
+        if cached is not None and cached.get("sha") == scan.sha and cached.get("deps") == deps \
+                and cached.get("rules") == list(selected) and cached.get("findings") is not None \
+                and cached.get("display") == scan.file.display:
+            results[scan.file.path] = [Finding.from_json(f) for f in cached["findings"]]
+        else:
+            work.append((scan, selected, deps))
+    report.parsed = len(work) + len(results) - sum(1 for s in scans if s.error is not None)
+    if work or settings.fix or diff:  # rules will run: they need the import graph, also when the gate was remembered
+        for scan in by_path.values():
+            if scan.imports is not None:
+                project.add_imports(scan.file.path, scan.imports)
+
+    for (scan, selected, deps), findings in zip(work, _run(work, rules, project, jobs)):
+        results[scan.file.path] = findings
+        if cache is not None:
+            cache.put(str(scan.file.path), {
+                **scan.entry(), "deps": deps, "rules": list(selected),
+                "display": scan.file.display, "findings": [f.to_json() for f in findings]})
+    if cache is not None:
+        linted = {w[0].file.path for w in work}
+        for scan in scans:
+            if scan.error is None and scan.file.path not in linted:
+                entry = cache.get(str(scan.file.path)) or {}
+                fresh = scan.entry()
+                if any(entry.get(k) != v for k, v in fresh.items()):
+                    cache.put(str(scan.file.path), {**entry, **fresh})
+        cache.put(GATE_KEY, {"tree": tree, "deps": deps_by_path,
+                             "codes": {str(p): list(c) for p, c in codes.items()}})
+        cache.save()
+
+    by_scan = {s.file.path: s for s in scans}
+    for path, findings in results.items():
+        scan = by_scan[path]
+        findings = _filter(findings, scan, settings, report_unreadable)
+        if (settings.fix or diff) and any(applicable(f, settings) for f in findings):
+            selected_rules = _rules_for(rules, codes.get(path, ()))
+            findings = _fix(scan, findings, selected_rules, project, settings, diff, report,
+                            report_unreadable)
+            findings = _filter(findings, scan, settings, report_unreadable)
+        report.findings.extend(findings)
+    report.findings.sort(key=lambda f: f.sort_key)
+    return report
+
+
+def _rules_for(rules: tuple[type[Rule], ...], codes) -> tuple[type[Rule], ...]:
+    wanted = set(codes)
+    return tuple(r for r in rules if r.code in wanted)
+
+
+def _deps_key(scan: Scan, project: Project, sha_by_path: dict[Path, str]) -> str:
+    """The content hashes of the project modules this file's findings can depend on."""
+    near = set(project.imported(scan.file.path)) | set(project.importers(scan.file.path))
+    return hashlib.sha256("".join(sorted(sha_by_path.get(p, "") for p in near)).encode()).hexdigest()[:16]
+
+
+def _filter(findings: list[Finding], scan: Scan, settings: Settings, report_unreadable: bool) -> list[Finding]:
+    silenced = set(scan.noqa or ())
+    ignored = settings.ignored_for(scan.file.display)
+    out = []
+    for finding in findings:
+        if finding.rule == UNREADABLE[0]:
+            if report_unreadable:
+                out.append(finding)
+            continue
+        if "ALL" in silenced or any(finding.rule.startswith(code) for code in silenced):
+            continue
+        if any(code == "ALL" or finding.rule.startswith(code) for code in ignored):
+            continue
+        out.append(finding)
+    return out
+
+
+# --- running the rules, in this process or in a pool ---------------------------------------------
+
+_WORKER: dict = {}
+
+
+def _run(work, rules, project, jobs):
+    tasks = [(str(scan.file.path), scan.file.display, codes) for scan, codes, _ in work]
+    if jobs is None:  # automatic: processes pay off only on many files
+        jobs = (os.cpu_count() or 1) if len(tasks) >= PARALLEL_MIN_FILES else 1
+    if jobs < 2 or len(tasks) < 2:
+        _WORKER.update(rules=rules, project=project)
+        return [_lint_task(task) for task in tasks]
+    method = "fork" if sys.platform.startswith("linux") else "spawn"
+    context = multiprocessing.get_context(method)
+    chunk = max(1, min(8, len(tasks) // (jobs * 4)))
+    # largest files first, in small chunks, so no worker is left with a long file at the end
+    order = sorted(range(len(tasks)), key=lambda i: -work[i][0].size)
+    try:
+        with ProcessPoolExecutor(min(jobs, len(tasks)), mp_context=context,
+                                 initializer=_init_worker, initargs=(rules, project)) as pool:
+            done = pool.map(_lint_task, [tasks[i] for i in order], chunksize=chunk)
+            results: list[list[Finding]] = [[] for _ in tasks]
+            for index, findings in zip(order, done):
+                results[index] = findings
+            return results
+    except BrokenProcessPool:
+        raise LintError("a worker process was killed (out of memory?); try fewer --jobs") from None
+
+
+def _init_worker(rules, project) -> None:
+    _WORKER.update(rules=rules, project=project)
+
+
+def _lint_task(task: tuple[str, str, tuple[str, ...]]) -> list[Finding]:
+    path, display, codes = task
+    try:
+        data = Path(path).read_bytes()
+    except OSError as exc:
+        return [unreadable(display, f"cannot read: {exc.strerror or exc}")]
+    try:
+        decoded = decode(data)
+        if not codes:
+            parse(decoded.text, display)
+            return []
+        file = _WORKER["project"].adopt(path, decoded.text, lambda: parse(decoded.text, display),
+                                        decoded.newline)
+    except SourceError as err:
+        return [unreadable(display, err.message, err.line, err.column)]
+    try:
+        return lint_file(file, _rules_for(_WORKER["rules"], codes), display, isolate=True)
+    except RecursionError:
+        return [unreadable(display, "too deeply nested to analyze")]
+    except Exception as exc:  # noqa: BLE001 - a bug must not hide the other files' findings
+        return [unreadable(display, f"internal error while analyzing: {type(exc).__name__}: {exc}")]
+
+
+
+
+def _fix(scan: Scan, findings: list[Finding], rules: tuple[type[Rule], ...], project: Project,
+         settings: Settings, diff: bool, report: Report, report_unreadable: bool) -> list[Finding]:
+    def lint(text: str) -> list[Finding]:
+        # Later rounds see the same noqa and per-file-ignores as the first: an ignored rule's fix
+        # must never be applied.
+        found = lint_text(text, rules, str(scan.file.path), project, newline, isolate=True,
+                          display=scan.file.display)
+        return _filter(found, scan, settings, report_unreadable)
+
+    try:
+        data = scan.bytes()
+        newline = decode(data).newline
+    except (OSError, SourceError):
+        return findings
+    outcome = fix_file(scan.file.path, scan.file.display, data, scan.sha, findings, lint, settings, diff)
+    report.fixed += outcome.applied
+    report.warnings.extend(outcome.warnings)
+    if outcome.diff:
+        report.diffs.append(outcome.diff)
+    return outcome.findings

@@ -1,0 +1,121 @@
+"""The byte-level gate: which rules to run on which file, decided from bytes, without parsing.
+
+`scan_file` reads each file once (or restores it from the cache), `neighbours` adds the project
+modules that files named alone import, and `select_rules` picks each file's rules from its own
+trigger bytes and from what the modules it imports carry to it.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from clipguard.analysis.project import Project
+from clipguard.lint.cache import Cache
+from clipguard.lint.discovery import SourcePath, imported_files
+from clipguard.lint.gate.carriers import names_any, trigger_carriers
+from clipguard.lint.gate.imports import bound_names
+from clipguard.lint.gate.markers import CROSS_MODULE, prepares_images
+from clipguard.lint.gate.scan import Scan, scan_file
+from clipguard.rule import Rule
+
+__all__ = ["Scan", "neighbours", "scan_file", "select_rules"]
+
+
+def select_rules(scans: dict[Path, Scan], project: Project, rules: tuple[type[Rule], ...]) -> dict[Path, tuple[str, ...]]:
+    """Which rules to run on which file, from bytes alone.
+
+    A file is in CLIP context if it mentions CLIP, if a module that does imports it (docs/design.md: a
+    module that builds no model feeds CLIP when its importers do), or if it imports one (a script
+    calling a project helper that calls `encode_image`). A rule runs on a file in
+    context when its trigger bytes occur in the file, or its imported triggers occur in a
+    project module the file imports, in a statement the file names (constants in `stats.py`, a
+    helper that calls `encode_image`).
+    """
+    if not rules:
+        return {}
+
+    def imports(scan: Scan) -> list[Path]:
+        return project.add_imports(scan.file.path, scan.module_names())
+
+    def own_codes(scan: Scan) -> list[str]:
+        if scan.codes is None:
+            data = scan.bytes()
+            scan.codes = [code for words, codes in by_triggers.items()
+                          if not words or any(word in data for word in words) for code in codes]
+        return scan.codes
+
+    carriers: dict[tuple[Path, str], set[bytes] | None] = {}
+
+    def imported_codes(dep: Path, data: bytes, found: set[str]) -> set[str]:
+        """The rules a module `data` imports from `dep` can make fire: those whose imported
+        triggers `dep` holds in something `data` names."""
+        codes = set()
+        for rule in imported:
+            if rule.code in found:
+                continue
+            key = (dep, rule.code)
+            if key not in carriers:
+                carriers[key] = trigger_carriers(scans[dep].bytes(), rule.imported_triggers,
+                                                           bound_names)
+            if names_any(carriers[key], data):
+                codes.add(rule.code)
+        return codes
+
+    prepared: dict[Path, bool] = {}
+
+    def prepares(path: Path) -> bool:
+        if path not in prepared:
+            prepared[path] = prepares_images(scans[path].bytes())
+        return prepared[path]
+
+    by_triggers: dict[tuple[bytes, ...], list[str]] = {}  # rules sharing their triggers test them once
+    for rule in rules:
+        by_triggers.setdefault(rule.triggers, []).append(rule.code)
+    imported = [r for r in rules if r.imported_triggers]
+    for scan in scans.values():
+        imports(scan)
+    markers = [s for s in scans.values() if s.mentions_clip]
+    context = {s.file.path for s in markers}
+    for scan in markers:  # the modules CLIP code imports, and the modules that import CLIP code
+        context.update(p for p in project.imported(scan.file.path) if p in scans and prepares(p))
+        if scan.builds_clip:
+            context.update(p for p in project.importers(scan.file.path) if p in scans)
+    selected: dict[Path, tuple[str, ...]] = {}
+    for path in context:
+        scan = scans[path]
+        found = set(own_codes(scan))
+        if imported:
+            for dep in imports(scan):
+                if dep in scans:
+                    found |= imported_codes(dep, scan.bytes(), found)
+        if found:
+            selected[path] = tuple(sorted(found))
+    return selected
+
+
+def neighbours(scans: list[Scan], root: Path, cache: Cache | None, rules: tuple[type[Rule], ...],
+                depth: int = 2) -> list[Scan]:
+    """Project files that the explicitly named files import (and what those import), not given,
+    that hold something the rules read across modules in a statement the importer names."""
+    root = Path(os.path.abspath(root))
+    words = tuple({*CROSS_MODULE, *(t for r in rules for t in r.imported_triggers)})
+    known = {s.file.path for s in scans}
+    frontier = [s for s in scans if s.file.explicit and s.error is None]
+    found: list[Scan] = []
+    for _ in range(depth):
+        fresh = []
+        for scan in frontier:
+            for path in imported_files(scan.file.path, scan.module_names(), root):
+                if path in known:
+                    continue
+                known.add(path)
+                neighbour = scan_file(SourcePath(str(path), path, False), cache)
+                if neighbour.error is not None:
+                    continue
+                if names_any(trigger_carriers(neighbour.bytes(), words, bound_names),
+                                       scan.bytes()):
+                    found.append(neighbour)
+                    fresh.append(neighbour)
+        frontier = fresh
+    return found
