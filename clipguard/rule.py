@@ -1,9 +1,10 @@
 """The rule API: one rule is one small class that carries its own examples.
 
-A rule subclass sets `code`, `name`, `message`, its `valid` and `invalid` examples, and
-implements `visit_<NodeType>(node)` methods (called once per node, in one shared walk of the
-`ast` tree) and/or `finish()` (called after the walk). It reports with `self.report(...)`.
-The engine knows nothing of any rule: adding a module under `clipguard/rules/` adds the rule.
+A rule subclass sets `code`, `name`, `message`, its `valid` and `invalid` examples and its
+trigger bytes, and implements `run()`: it asks the analysis questions about `self.file`
+(`clipguard.analysis`), decides what is wrong, and reports with `self.report(...)`. The engine
+knows nothing of any rule: adding a module under `clipguard/rules/` adds the rule (see
+CONTRIBUTING.md).
 """
 
 from __future__ import annotations
@@ -69,10 +70,6 @@ class Rule:
             message or self.message, "error", fix,
         ))
 
-    def finish(self) -> None:
-        """Called after every node was visited."""
-
-    @classmethod
-    def handlers(cls) -> dict[str, str]:
-        """Node class names this rule visits, mapped to the method names."""
-        return {attr[len("visit_"):]: attr for attr in dir(cls) if attr.startswith("visit_")}
+    def run(self) -> None:
+        """Find this rule's mistakes in `self.file` and report them."""
+        raise NotImplementedError

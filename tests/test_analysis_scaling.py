@@ -6,7 +6,7 @@ import ast
 
 import pytest
 
-from clipguard.analysis import flow
+from clipguard.analysis import flow, tracing
 from clipguard.lint.runner import lint_text
 from clipguard.rules import all_rules
 
@@ -37,19 +37,19 @@ def _lint(snippet: str, copies: int, monkeypatch) -> tuple[int, int, int]:
     """(findings, nodes expanded by backward walks, nodes yielded by ast.walk) for `copies`."""
     expanded = [0]
     walked = [0]
-    next_of = flow.Reacher._next
+    back = tracing._Walk.back
     walk = ast.walk
 
-    def counting_next(self, node):
+    def counting_back(self, *item):
         expanded[0] += 1
-        return next_of(self, node)
+        return back(self, *item)
 
     def counting_walk(node):
         for inner in walk(node):
             walked[0] += 1
             yield inner
 
-    monkeypatch.setattr(flow.Reacher, "_next", counting_next)
+    monkeypatch.setattr(tracing._Walk, "back", counting_back)
     monkeypatch.setattr(ast, "walk", counting_walk)
     try:
         text = HEADER + "".join(snippet.format(i=i) for i in range(copies))

@@ -5,7 +5,7 @@ import textwrap
 
 import pytest
 
-from clipguard.analysis.constants import NAMED, Evaluator, judge
+from clipguard.analysis.statistics import NAMED, Evaluator, judge
 from clipguard.analysis.flow import Flow
 from clipguard.lint.examples import fix_all, run_example
 from clipguard.profiles import CLIP_MEAN, CLIP_STD, IMAGENET_MEAN, IMAGENET_STD

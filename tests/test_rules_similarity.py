@@ -11,7 +11,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from clipguard.analysis.features import LIST, NORM, RAW, Value, join
+from clipguard.analysis.states import LIST, NORM, RAW, State, join
 from clipguard.lint.runner import lint_text
 from clipguard.lint.examples import fix_all, run_example
 from clipguard.analysis.project import Project
@@ -210,13 +210,13 @@ def test_mean_of_unit_vectors_is_short_and_flagged_until_renormalized():
 
 
 def test_join_keeps_agreeing_kinds_and_forgets_disagreeing_ones():
-    raw, norm = Value(RAW, backend="torch"), Value(NORM, backend="numpy")
+    raw, norm = State(RAW, backend="torch"), State(NORM, backend="numpy")
     assert join(raw, raw) is raw
     assert join(raw, norm) is None
     assert join(raw, None) is None
-    assert join(Value(NORM, backend="torch"), norm).backend is None
-    filled = Value(LIST, items=(raw,))
-    assert join(Value(LIST), filled) is filled
+    assert join(State(NORM, backend="torch"), norm).backend is None
+    filled = State(LIST, items=(raw,))
+    assert join(State(LIST), filled) is filled
 
 
 @pytest.mark.parametrize(

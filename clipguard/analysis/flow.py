@@ -1,4 +1,4 @@
-"""Where a value comes from: reaching assignments and a backward walk over one module's `ast`.
+"""Where a value comes from in one module: scopes, bindings and reaching assignments.
 
 Deliberately cheap and approximate: assignments are matched by name within a scope, a later
 unconditional assignment hides earlier ones, function parameters are followed to the call sites
@@ -8,7 +8,7 @@ of the same module, and `self.x` to every `self.x = ...` of the class.
 from __future__ import annotations
 
 import ast
-from collections.abc import Callable, Collection, Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 SCOPES = (ast.Module, ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)
@@ -18,7 +18,6 @@ GROWERS = ("append", "extend", "add", "appendleft")
 BINDERS = frozenset({ast.Assign, ast.AnnAssign, ast.AugAssign, ast.NamedExpr, ast.For, ast.AsyncFor,
                      ast.With, ast.AsyncWith, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef,
                      ast.Lambda, ast.Call})
-BUDGET = 20000  # nodes per backward walk: bounds the cost on huge generated modules
 
 
 @dataclass(frozen=True)
@@ -214,151 +213,6 @@ class Flow:
             return [*arguments, _default(function, definition.parameter)]
         return arguments
 
-    def successors(self, node: ast.AST) -> list[ast.AST]:
-        """The nodes whose values flow into `node` one step back (what `reach` walks to)."""
-        found: list[ast.AST] = []
-        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
-            for definition in self.definitions(node):
-                if definition.parameter is not None:
-                    found.extend(self.call_arguments(definition.statement, definition.parameter))
-                elif definition.value is not None:
-                    found.append(definition.value)
-        elif isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) \
-                and node.value.id in ("self", "cls"):
-            owner = self.enclosing_class(self.scope.get(id(node), self.tree))
-            if owner is not None:
-                found.extend(self.attrs.get((id(owner), node.attr), []))
-        if isinstance(node, (*FUNCTIONS, ast.ClassDef)):
-            found.extend(node.body)
-        else:
-            found.extend(ast.iter_child_nodes(node))
-        return found
-
-    def reach(self, roots: Iterable[ast.AST], stop: Callable[[ast.AST], bool] | None = None) -> set[int]:
-        """Ids of every node whose value may flow into one of `roots` (roots included)."""
-        seen: set[int] = set()
-        work = list(roots)
-        while work and len(seen) < BUDGET:
-            node = work.pop()
-            if id(node) in seen:
-                continue
-            seen.add(id(node))
-            if stop is not None and stop(node):
-                continue
-            work.extend(self.successors(node))
-        return seen
-
-    def reacher(self, stop: Callable[[ast.AST], bool], marked: Collection[int]) -> Reacher:
-        """A `reach` that answers many queries under one `stop`, sharing the work between them."""
-        return Reacher(self, stop, marked)
-
-
-class Reacher:
-    """Backward reachability for many queries at once.
-
-    Each node is expanded once: the graph of `Flow.successors` is split into strongly connected
-    components (Tarjan, iteratively), and each component records the `marked` nodes it reaches,
-    so a query costs its roots, not the part of the module behind them. Unlike `Flow.reach` it
-    has no node budget: the whole module is walked at most once in total.
-    """
-
-    def __init__(self, flow: Flow, stop: Callable[[ast.AST], bool], marked: Collection[int]) -> None:
-        self.flow = flow
-        self.stop = stop
-        self.marked = marked
-        self.component: dict[int, int] = {}
-        self.members: list[list[int]] = []
-        self.after: list[tuple[int, ...]] = []  # successor components
-        self.reached: list[frozenset[int]] = []  # marked ids reachable from the component
-        self.expanded = 0  # nodes expanded so far: the work done, for tests
-
-    def marked_from(self, roots: Iterable[ast.AST]) -> set[int]:
-        """The marked ids that flow into one of `roots` (roots included)."""
-        found: set[int] = set()
-        for root in roots:
-            self._explore(root)
-            found |= self.reached[self.component[id(root)]]
-        return found
-
-    def visit(self, roots: Iterable[ast.AST], visited: set[int]) -> Iterator[int]:
-        """Ids of the nodes that flow into `roots`, skipping components already in `visited`
-        (which it extends): for idempotent uses, so that repeated queries cost nothing."""
-        work = []
-        for root in roots:
-            self._explore(root)
-            work.append(self.component[id(root)])
-        while work:
-            component = work.pop()
-            if component in visited:
-                continue
-            visited.add(component)
-            yield from self.members[component]
-            work.extend(self.after[component])
-
-    def _next(self, node: ast.AST) -> list[ast.AST]:
-        self.expanded += 1
-        return [] if self.stop(node) else self.flow.successors(node)
-
-    def _explore(self, root: ast.AST) -> None:
-        if id(root) in self.component:
-            return
-        index: dict[int, int] = {id(root): 0}
-        low: dict[int, int] = {id(root): 0}
-        children: dict[int, list[ast.AST]] = {}
-        stack: list[ast.AST] = [root]
-        on_stack: set[int] = {id(root)}
-        children[id(root)] = self._next(root)
-        calls: list[tuple[ast.AST, Iterator[ast.AST]]] = [(root, iter(children[id(root)]))]
-        while calls:
-            node, pending = calls[-1]
-            key = id(node)
-            descended = False
-            for child in pending:
-                child_key = id(child)
-                if child_key in self.component:
-                    continue
-                if child_key not in index:
-                    index[child_key] = low[child_key] = len(index)
-                    stack.append(child)
-                    on_stack.add(child_key)
-                    children[child_key] = self._next(child)
-                    calls.append((child, iter(children[child_key])))
-                    descended = True
-                    break
-                if child_key in on_stack:
-                    low[key] = min(low[key], index[child_key])
-            if descended:
-                continue
-            calls.pop()
-            if calls:
-                parent_key = id(calls[-1][0])
-                low[parent_key] = min(low[parent_key], low[key])
-            if low[key] == index[key]:
-                self._close(node, stack, on_stack, children)
-
-    def _close(self, head: ast.AST, stack: list[ast.AST], on_stack: set[int],
-               children: dict[int, list[ast.AST]]) -> None:
-        """Pop the component whose first node is `head` and record what it reaches."""
-        number = len(self.members)
-        members: list[int] = []
-        while True:
-            member = stack.pop()
-            on_stack.discard(id(member))
-            members.append(id(member))
-            self.component[id(member)] = number
-            if member is head:
-                break
-        after = {self.component[id(child)] for key in members for child in children.pop(key)}
-        after.discard(number)
-        reached = frozenset(key for key in members if key in self.marked)
-        for other in after:
-            more = self.reached[other]
-            if more and not more <= reached:
-                reached = more if not reached else reached | more
-        self.members.append(members)
-        self.after.append(tuple(after))
-        self.reached.append(reached)
-
 
 def _default(function: ast.AST, parameter: ast.arg) -> ast.AST | None:
     arguments = function.args
@@ -369,3 +223,8 @@ def _default(function: ast.AST, parameter: ast.arg) -> ast.AST | None:
     if parameter in arguments.kwonlyargs:
         return arguments.kw_defaults[arguments.kwonlyargs.index(parameter)]
     return None
+
+
+def flow_of(file) -> Flow:
+    """The `Flow` of a parsed module, built once and shared by every analysis."""
+    return file.memo("clipguard.flow", lambda f: Flow(f.tree))

@@ -13,19 +13,11 @@ import ast
 import re
 from dataclasses import dataclass
 
+from clipguard.analysis.vocab.models import (
+    CLIP_WORD, HF_AUTO_MODELS, HF_AUTO_PROCESSORS, HF_CLIP_MODELS, HF_CLIP_PROCESSORS, HF_NOT_IMAGE,
+    OPEN_CLIP_BUILDERS, OPENAI_CHECKPOINT,
+)
 from clipguard.profiles import Profile, lookup, model_family_profile, open_clip_table
-
-OPEN_CLIP_BUILDERS = ("create_model_and_transforms", "create_model", "create_model_from_pretrained")
-# transformers classes of the CLIP family that take images (text-only classes build no image model)
-HF_CLIP_MODELS = re.compile(r"^(CLIP|Siglip2?|AltCLIP|ChineseCLIP|MetaClip2?)(Model|VisionModel\w*)$")
-HF_CLIP_PROCESSORS = re.compile(r"^(CLIP|Siglip2?|AltCLIP|ChineseCLIP)(Processor|ImageProcessor\w*|FeatureExtractor)$")
-HF_AUTO_MODELS = re.compile(r"^(AutoModel\w*|TFAutoModel\w*)$")
-HF_AUTO_PROCESSORS = re.compile(r"^(AutoProcessor|AutoImageProcessor|AutoFeatureExtractor)$")
-HF_NOT_IMAGE = re.compile(r"(Tokenizer|Config|TextModel\w*|ForCausalLM|ForMaskedLM|ForSequenceClassification)$")
-CLIP_WORD = re.compile(r"clip|siglip", re.IGNORECASE)
-OPENAI_CHECKPOINT = re.compile(r"(^|[/\\])(RN50|RN101|RN50x4|RN50x16|RN50x64|ViT-B-32|ViT-B-16|ViT-L-14(-336px)?)"
-                               r"\.pt$")
-
 
 @dataclass(frozen=True)
 class Build:
@@ -37,6 +29,7 @@ class Build:
     known: bool  # whether the profile comes from a readable model name
     trusted: bool  # it returns (or is) the model's own preprocessing
     processor: bool = False
+    vendored: bool = False  # a project copy of the library's loader: its preprocessing may differ
 
 
 def default_profile(n_px: int = 224) -> Profile:

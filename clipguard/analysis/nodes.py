@@ -1,4 +1,4 @@
-"""Every node of a module, listed once and shared by the analyses that scan the whole tree."""
+"""Small readers of `ast` nodes, and every node of a module listed once for the analyses."""
 
 from __future__ import annotations
 
@@ -36,3 +36,21 @@ def walk(tree: ast.AST) -> list[ast.AST]:
 def all_nodes(file) -> list[ast.AST]:
     """`walk(file.tree)`, computed once per file."""
     return file.memo("clipguard.nodes", lambda f: walk(f.tree))
+
+
+def constant(node: ast.AST | None) -> object:
+    """The value of a literal, else None."""
+    return node.value if isinstance(node, ast.Constant) else None
+
+
+def keyword(call: ast.Call, name: str) -> ast.AST | None:
+    """The value passed for keyword `name`, if any."""
+    return next((k.value for k in call.keywords if k.arg == name), None)
+
+
+def is_number(node: ast.AST) -> bool:
+    """Whether `node` is a (signed) int or float literal."""
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
+        node = node.operand
+    return isinstance(node, ast.Constant) and isinstance(node.value, (int, float)) \
+        and not isinstance(node.value, bool)

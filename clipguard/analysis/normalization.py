@@ -1,11 +1,13 @@
-"""Normalization steps judged once per file: which statistics each one applies, and to what."""
+"""Normalization steps that feed CLIP, with the statistics each one applies, judged once per file."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from clipguard.analysis.constants import Evaluator, Value, judge
-from clipguard.analysis.pipelines import Target, module_model
+from clipguard.analysis.encoders import Consumer
+from clipguard.analysis.flow import flow_of
+from clipguard.analysis.preprocessing import fed_steps
+from clipguard.analysis.statistics import Evaluator, Statistic, judge
 from clipguard.analysis.steps import Step
 
 
@@ -13,9 +15,9 @@ from clipguard.analysis.steps import Step
 class Judged:
     step: Step
     verdict: str  # imagenet | clip | half | none | near-clip | other
-    means: list[Value]
-    stds: list[Value]
-    target: Target
+    means: list[Statistic]
+    stds: list[Statistic]
+    consumer: Consumer
     switched: bool  # in a branch chosen by the model's identity
 
 
@@ -25,10 +27,10 @@ def judged_steps(file) -> list[Judged]:
 
 
 def _judge_all(file) -> list[Judged]:
-    model = module_model(file)
-    evaluator = Evaluator(file, model.flow)
+    evaluator = Evaluator(file, flow_of(file))
     found = []
-    for step in model.steps:
+    for fed in fed_steps(file):
+        step = fed.step
         if step.kind != "normalize" or step.mean is None or step.std is None:
             continue
         means, stds = evaluator.values(step.mean), evaluator.values(step.std)
@@ -37,8 +39,5 @@ def _judge_all(file) -> list[Judged]:
         verdicts = {judge(m.values, s.values) for m in means for s in stds}
         if len(verdicts) != 1:
             continue  # a switch between statistics: each branch is somebody's right answer
-        target = model.target(step, in_switch=True)
-        if target is None:
-            continue
-        found.append(Judged(step, verdicts.pop(), means, stds, target, model.in_switch(step.node)))
+        found.append(Judged(step, verdicts.pop(), means, stds, fed.consumer, fed.switched))
     return found

@@ -56,6 +56,13 @@ class Project:
         for importer, modules in (imports or {}).items():
             self.add_imports(importer, modules)
         self._sources: dict[Path, SourceFile | None] = {}
+        self._memo: dict[str, object] = {}
+
+    def memo(self, key: str, compute):
+        """A project-wide analysis, computed once per process (never pickled to workers)."""
+        if key not in self._memo:
+            self._memo[key] = compute()
+        return self._memo[key]
 
     def add_imports(self, importer: str | Path, modules: list[str]) -> list[Path]:
         """Record the modules a file imports (names as `scan_imports` gives them); return the
@@ -139,12 +146,15 @@ class Project:
         if known is not None and known.text == text:
             return known
         file = SourceFile(str(path), text, parse_tree(), newline=newline, project=self)
+        if known is not None:
+            self._memo.clear()  # new text (a round of fixes): what was traced through it is stale
         self._sources[path] = file
         return file
 
     def __getstate__(self) -> dict:
         state = dict(self.__dict__)
         state["_sources"] = {}
+        state["_memo"] = {}
         return state
 
 

@@ -4,29 +4,30 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from clipguard.analysis.pipelines import Target, module_model
+from clipguard.analysis.encoders import Consumer
+from clipguard.analysis.flow import flow_of
+from clipguard.analysis.preprocessing import fed_steps
 from clipguard.analysis.steps import Step, interpolation_kinds
 
 
 @dataclass(frozen=True)
 class Resize:
     step: Step
-    target: Target
+    consumer: Consumer
     kinds: frozenset[str] | None  # possible interpolations; None when unreadable
+    after: frozenset[str]  # what the path does after this step (`resize`: resized again)
 
 
 def feeding_resizes(file, kinds=("resize",)) -> list[Resize]:
-    """Resize (and optionally crop) steps that feed a CLIP model."""
-    model = module_model(file)
+    """Resize (and optionally crop) steps that feed a CLIP model, outside model switches."""
+    flow = flow_of(file)
     found = []
-    for step in model.steps:
-        if step.kind not in kinds:
+    for fed in fed_steps(file):
+        step = fed.step
+        if step.kind not in kinds or fed.switched:
             continue
-        target = model.target(step)
-        if target is None:
-            continue
-        read = interpolation_kinds(file, model.flow, step.interpolation, step) if step.kind == "resize" else None
-        found.append(Resize(step, target, frozenset(read) if read is not None else None))
+        read = interpolation_kinds(file, flow, step.interpolation, step) if step.kind == "resize" else None
+        found.append(Resize(step, fed.consumer, frozenset(read) if read is not None else None, fed.after))
     return found
 
 

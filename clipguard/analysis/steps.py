@@ -13,22 +13,14 @@ import math
 import re
 from dataclasses import dataclass
 
-from clipguard.analysis.constants import PASS_THROUGH, WRAPPERS, number
+from clipguard.analysis.flow import flow_of
 from clipguard.analysis.models import argument, config_items, string
-
-TORCHVISION = re.compile(r"^torchvision\.transforms(\.v2)?(\.functional)?\.")
-# Other libraries whose `Normalize(mean, std)` takes the same arguments as torchvision's.
-NORMALIZE_LIBRARIES = ("torchvision", "pytorchvideo", "kornia")
-PIL_CONSTANT = re.compile(r"^PIL(\.Image)?(\.Resampling)?\.")
-PIL_SOURCES = {"open", "fromarray", "convert", "frombytes", "new", "crop", "copy", "rotate"}
-# Integer interpolation codes. Sources: Pillow `Image.Resampling`; OpenCV `InterpolationFlags`.
-PIL_CODES = {0: "nearest", 1: "other", 2: "bilinear", 3: "bicubic", 4: "other", 5: "other"}
-CV2_CODES = {0: "nearest", 1: "bilinear", 2: "bicubic", 3: "other", 4: "other"}
-MODE_WORDS = {"BICUBIC": "bicubic", "INTER_CUBIC": "bicubic", "CUBIC": "bicubic",
-              "BILINEAR": "bilinear", "INTER_LINEAR": "bilinear", "LINEAR": "bilinear",
-              "NEAREST": "nearest", "NEAREST_EXACT": "nearest", "INTER_NEAREST": "nearest",
-              "INTER_NEAREST_EXACT": "nearest"}
-
+from clipguard.analysis.nodes import all_nodes
+from clipguard.analysis.statistics import number
+from clipguard.analysis.vocab.statistics import VALUE_KEEPERS, VALUE_WRAPPERS
+from clipguard.analysis.vocab.steps import (
+    CV2_CODES, MODE_WORDS, NORMALIZE_LIBRARIES, PIL_CODES, PIL_CONSTANT, PIL_SOURCES, TORCHVISION,
+)
 
 @dataclass
 class Step:
@@ -46,6 +38,12 @@ class Step:
     antialias: ast.AST | None = None
     owner: ast.AST | None = None  # the build/processor call these options belong to
     squash_mode: bool = False  # open_clip image_resize_mode="squash"
+    data: ast.AST | None = None  # the image an applied operation works on; None for a transform
+
+    @property
+    def applied(self) -> bool:
+        """An operation on data (`cv2.resize(img, ...)`), not a transform object to apply later."""
+        return self.data is not None
 
 
 def find_steps(file, call: ast.Call, flow) -> list[Step]:
@@ -60,13 +58,14 @@ def find_steps(file, call: ast.Call, flow) -> list[Step]:
         return _torchvision(call, qualified, last)
     if qualified == "cv2.resize":
         return [Step(call, "resize", "cv2", interpolation=argument(call, 5, "interpolation"),
-                     default_interpolation="bilinear", size=argument(call, 1, "dsize"), size_order="wh")]
+                     default_interpolation="bilinear", size=argument(call, 1, "dsize"), size_order="wh",
+                     data=argument(call, 0, "src"))]
     if qualified.startswith("albumentations."):
         return _albumentations(call, last)
     if qualified in ("torch.nn.functional.interpolate", "torch.nn.functional.upsample"):
         return [Step(call, "resize", "interpolate", interpolation=argument(call, 3, "mode"),
                      default_interpolation="nearest", size=argument(call, 1, "size"),
-                     antialias=argument(call, 6, "antialias"))]
+                     antialias=argument(call, 6, "antialias"), data=argument(call, 0, "input"))]
     if qualified.startswith("torchvision.models.") and last == "transforms":
         return [Step(call, "imagenet-transforms", "torchvision")]
     if not qualified and last == "transforms" and isinstance(call.func, ast.Attribute) \
@@ -83,18 +82,18 @@ def find_steps(file, call: ast.Call, flow) -> list[Step]:
 
 def _torchvision(call: ast.Call, qualified: str, last: str) -> list[Step]:
     functional = ".functional." in qualified
+    offset = 1 if functional else 0
+    data = argument(call, 0, "img", "inpt", "tensor") if functional else None
     if last in ("Normalize", "normalize"):
-        offset = 1 if functional else 0
         return [Step(call, "normalize", "torchvision", mean=argument(call, offset, "mean"),
-                     std=argument(call, offset + 1, "std"))]
+                     std=argument(call, offset + 1, "std"), data=data)]
     if last in ("Resize", "resize"):
-        offset = 1 if functional else 0
         return [Step(call, "resize", "torchvision", interpolation=argument(call, offset + 1, "interpolation"),
                      default_interpolation="bilinear", size=argument(call, offset, "size"),
-                     antialias=argument(call, offset + 3, "antialias"))]
+                     antialias=argument(call, offset + 3, "antialias"), data=data)]
     if last in ("CenterCrop", "center_crop"):
-        return [Step(call, "crop", "torchvision", size=argument(call, 1 if functional else 0,
-                                                                 "size", "output_size"))]
+        return [Step(call, "crop", "torchvision", size=argument(call, offset, "size", "output_size"),
+                     data=data)]
     return []
 
 
@@ -171,7 +170,7 @@ def _pil_resize(file, call: ast.Call, flow) -> list[Step]:
     if not (pil_constant or keyword or _is_pil_image(file, call.func.value, flow)):
         return []
     return [Step(call, "resize", "pil", interpolation=resample, default_interpolation="bicubic",
-                 size=size, size_order="wh")]
+                 size=size, size_order="wh", data=call.func.value)]
 
 
 def _is_pil_image(file, node: ast.AST, flow, hops: int = 0) -> bool:
@@ -208,7 +207,8 @@ def arithmetic_step(node: ast.BinOp) -> Step | None:
     """`(x - MEAN) / STD`, the hand-written normalization."""
     if isinstance(node.op, ast.Div) and isinstance(node.left, ast.BinOp) and isinstance(node.left.op, ast.Sub) \
             and _could_be_constant(node.left.right) and _could_be_constant(node.right):
-        return Step(node, "normalize", "arithmetic", mean=node.left.right, std=node.right)
+        return Step(node, "normalize", "arithmetic", mean=node.left.right, std=node.right,
+                    data=node.left.left)
     return None
 
 
@@ -218,8 +218,8 @@ def _could_be_constant(node: ast.AST) -> bool:
         if isinstance(node, ast.Call):
             func = node.func
             name = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else ""
-            if name in WRAPPERS or name in PASS_THROUGH:
-                node = node.args[0] if name in WRAPPERS and node.args else \
+            if name in VALUE_WRAPPERS or name in VALUE_KEEPERS:
+                node = node.args[0] if name in VALUE_WRAPPERS and node.args else \
                     func.value if isinstance(func, ast.Attribute) else node
                 if isinstance(node, ast.Call) and node.func is func:
                     return False
@@ -236,7 +236,8 @@ def method_chain_step(call: ast.Call) -> Step | None:
         inner = func.value
         if isinstance(inner, ast.Call) and isinstance(inner.func, ast.Attribute) \
                 and inner.func.attr in ("sub", "sub_") and inner.args:
-            return Step(call, "normalize", "arithmetic", mean=inner.args[0], std=call.args[0])
+            return Step(call, "normalize", "arithmetic", mean=inner.args[0], std=call.args[0],
+                        data=inner.func.value)
     return None
 
 
@@ -325,3 +326,39 @@ def is_square(flow, node: ast.AST | None) -> bool:
             return True
     values = size_values(flow, node)
     return values is not None and len(values) == 2 and values[0] == values[1]
+
+
+def module_steps(file) -> list[Step]:
+    """Every preprocessing step the module writes, in tree order; computed once per module."""
+    return file.memo("clipguard.steps", _module_steps)
+
+
+def steps_by_node(file) -> dict[int, list[Step]]:
+    """The module's steps by the id of the node that performs or configures them."""
+    def index(_) -> dict[int, list[Step]]:
+        found: dict[int, list[Step]] = {}
+        for step in module_steps(file):
+            found.setdefault(id(step.node), []).append(step)
+        return found
+
+    return file.memo("clipguard.steps_by_node", index)
+
+
+def _module_steps(file) -> list[Step]:
+    flow = flow_of(file)
+    found: list[Step] = []
+    for node in all_nodes(file):
+        if isinstance(node, ast.Call):
+            found.extend(find_steps(file, node, flow))
+            chained = method_chain_step(node)
+            if chained:
+                found.append(chained)
+        elif isinstance(node, ast.BinOp):
+            step = arithmetic_step(node)
+            if step:
+                found.append(step)
+        if isinstance(node, (ast.Call, ast.Dict)):
+            step = config_step(node)
+            if step is not None:
+                found.append(step)
+    return found

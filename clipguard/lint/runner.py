@@ -1,9 +1,9 @@
-"""Run rules over one parsed file in a single walk of its `ast` tree."""
+"""Run the enabled rules over one parsed file; a rule that raises is isolated as CG000."""
 
 from __future__ import annotations
 
 import ast
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import replace
 
 from clipguard.diagnostics import Finding
@@ -28,34 +28,14 @@ def check_file(file: SourceFile, rules: Sequence[type[Rule]], *, isolate: bool =
                 raise
             failures.append((rule, exc, None))
     broken: set[int] = set()
-
-    def fail(instance: Rule, exc: Exception, node: ast.AST | None) -> None:
-        if not isolate:
-            raise exc
-        broken.add(id(instance))
-        failures.append((type(instance), exc, node))
-
-    dispatch: dict[type, list] = {}
     for instance in instances:
-        for node_name, method in instance.handlers().items():
-            node_type = getattr(ast, node_name, None)
-            if isinstance(node_type, type):
-                dispatch.setdefault(node_type, []).append((instance, getattr(instance, method)))
-    if dispatch:
-        for node in _walk(file.tree):
-            for instance, handler in dispatch.get(type(node), ()):
-                if id(instance) in broken:
-                    continue
-                try:
-                    handler(node)
-                except Exception as exc:  # noqa: BLE001 - one rule's bug must not hide the rest
-                    fail(instance, exc, node)
-    for instance in instances:
-        if id(instance) not in broken:
-            try:
-                instance.finish()
-            except Exception as exc:  # noqa: BLE001
-                fail(instance, exc, None)
+        try:
+            instance.run()
+        except Exception as exc:  # noqa: BLE001 - one rule's bug must not hide the rest
+            if not isolate:
+                raise
+            broken.add(id(instance))
+            failures.append((type(instance), exc, None))
     findings = [f for i in instances if id(i) not in broken for f in i.findings]
     if failures:
         findings.append(_internal_error(file, failures))
@@ -76,15 +56,6 @@ def _internal_error(file: SourceFile, failures: list) -> Finding:
     return unreadable(file.path, message[:300], line, column)
 
 
-def _walk(tree: ast.AST) -> Iterable[ast.AST]:
-    """Nodes in source order (depth first), without recursion, so deep nesting cannot overflow."""
-    stack = [tree]
-    while stack:
-        node = stack.pop()
-        yield node
-        stack.extend(reversed(list(ast.iter_child_nodes(node))))
-
-
 def lint_text(text: str, rules: Sequence[type[Rule]], path: str = "<string>",
               project: Project | None = None, newline: str = "\n", *, isolate: bool = False,
               display: str | None = None) -> list[Finding]:
@@ -96,7 +67,10 @@ def lint_text(text: str, rules: Sequence[type[Rule]], path: str = "<string>",
         tree = parse(text, shown)
     except SourceError as err:
         return [unreadable(shown, err.message, err.line, err.column)]
-    file = SourceFile(path, text, tree, newline=newline, project=project)
+    if project is not None:
+        file = project.adopt(path, text, lambda: tree, newline)
+    else:
+        file = SourceFile(path, text, tree, newline=newline)
     return lint_file(file, rules, display, isolate=isolate)
 
 

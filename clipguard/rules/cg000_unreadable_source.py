@@ -1,4 +1,5 @@
-"""CG000: a file that cannot be read, decoded or parsed. The engine reports it, not a visitor."""
+"""CG000: a file that cannot be read, decoded or parsed. The engine reports it: a file that
+parses has nothing for this rule to find."""
 
 from clipguard.rule import Invalid, Rule
 
@@ -10,3 +11,6 @@ class UnreadableSource(Rule):
     summary = "File cannot be read, decoded or parsed"
     valid = ("x = 1\n",)
     invalid = (Invalid("def f(:\n    pass\n"), Invalid("x = (\n"))
+
+    def run(self) -> None:
+        """Nothing to do on a file that parsed."""

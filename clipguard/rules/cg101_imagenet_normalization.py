@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from clipguard.analysis.fixes import pair_edits
+from clipguard.rules.fixes import pair_edits
 from clipguard.analysis.normalization import judged_steps
-from clipguard.analysis.pipelines import module_model
+from clipguard.analysis.preprocessing import fed_steps
+from clipguard.analysis.flow import flow_of
 from clipguard.rule import Invalid, Rule, Valid
 
 
@@ -90,22 +91,20 @@ class ImagenetNormalization(Rule):
             "    return model.encode_image(torch.from_numpy(x).permute(2, 0, 1)[None].float())\n"),
     )
 
-    def finish(self) -> None:
-        model = module_model(self.file)
-        for step in model.steps:
-            if step.kind == "imagenet-transforms":
-                target = model.target(step)
-                if target is not None and target.profile.normalization != "imagenet":
-                    self.report(step.node, "a torchvision ImageNet weights' `transforms()` (ImageNet "
+    def run(self) -> None:
+        for fed in fed_steps(self.file):
+            if fed.step.kind == "imagenet-transforms" and not fed.switched and fed.consumer.traced \
+                    and fed.consumer.profile.normalization != "imagenet":
+                self.report(fed.step.node, "a torchvision ImageNet weights' `transforms()` (ImageNet "
                                 "mean/std, bilinear) feeds a CLIP model")
         for judged in judged_steps(self.file):
-            if judged.verdict != "imagenet" or judged.switched \
-                    or judged.target.profile.normalization == "imagenet":
+            if judged.verdict != "imagenet" or judged.switched or not judged.consumer.traced \
+                    or judged.consumer.profile.normalization == "imagenet":
                 continue
             step = judged.step
-            edits = pair_edits(self.file, model.flow, step, judged.means, judged.stds)
-            self.report(step.mean, f"ImageNet mean/std feed {_model_name(judged.target)}, which expects "
-                        f"{_stats(judged.target)}", edits=edits or None, applicability="unsafe",
+            edits = pair_edits(self.file, flow_of(self.file), step, judged.means, judged.stds)
+            self.report(step.mean, f"ImageNet mean/std feed {_model_name(judged.consumer)}, which expects "
+                        f"{_stats(judged.consumer)}", edits=edits or None, applicability="unsafe",
                         fix_title="Use CLIP's mean and std")
 
 

@@ -4,18 +4,12 @@ from __future__ import annotations
 
 import re
 
-from clipguard.analysis.constants import (
-    CLIP_MEAN,
-    CLIP_STD,
-    MEAN_TOLERANCE,
-    STD_RELATIVE_TOLERANCE,
-    close,
-    close_relative,
-    describe_near_miss,
-)
-from clipguard.analysis.fixes import pair_edits
+from clipguard.analysis.statistics import close, close_relative, describe_near_miss
+from clipguard.analysis.vocab.statistics import MEAN_TOLERANCE, STD_RELATIVE_TOLERANCE
+from clipguard.profiles import CLIP_MEAN, CLIP_STD
+from clipguard.rules.fixes import pair_edits
 from clipguard.analysis.normalization import judged_steps
-from clipguard.analysis.pipelines import module_model
+from clipguard.analysis.flow import flow_of
 from clipguard.rule import Invalid, Rule, Valid
 
 
@@ -67,15 +61,14 @@ class MistypedClipNormalization(Rule):
             "features = model.encode_image(norm(x))\n"),
     )
 
-    def finish(self) -> None:
-        model = module_model(self.file)
+    def run(self) -> None:
         for judged in judged_steps(self.file):
-            if judged.verdict != "near-clip" or judged.target.profile.normalization != "clip":
+            if judged.verdict != "near-clip" or judged.consumer.profile.normalization != "clip":
                 continue
             mean, std = judged.means[0].unit, judged.stds[0].unit
             wrong = (not close(mean, CLIP_MEAN, MEAN_TOLERANCE),
                      not close_relative(std, CLIP_STD, STD_RELATIVE_TOLERANCE))
-            edits = pair_edits(self.file, model.flow, judged.step, judged.means, judged.stds, only=wrong)
+            edits = pair_edits(self.file, flow_of(self.file), judged.step, judged.means, judged.stds, only=wrong)
             what = describe_near_miss(judged.means[0].values, judged.stds[0].values)
             self.report(judged.step.mean, f"normalization almost matches CLIP's: {what}", edits=edits or None,
                         applicability="unsafe", fix_title="Use CLIP's exact mean and std")

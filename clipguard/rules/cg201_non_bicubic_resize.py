@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import ast
 
-from clipguard.analysis.fixes import bicubic_mode, cv2_cubic, keyword_edit, renamed_constant
+from clipguard.rules.fixes import bicubic_mode, cv2_cubic, keyword_edit, renamed_constant
 from clipguard.analysis.resizing import api_label, feeding_resizes
 from clipguard.analysis.steps import Step
 from clipguard.diagnostics import Edit
@@ -57,19 +57,21 @@ class NonBicubicResize(Rule):
             "features = model.encode_image(normalize(to_tensor(img))[None])\n"),
     )
 
-    def finish(self) -> None:
+    def run(self) -> None:
         for resize in feeding_resizes(self.file):
+            if not resize.consumer.traced:
+                continue  # a model whose identity cannot be traced: its recipe is unknown
             step, kinds = resize.step, resize.kinds
             if kinds is None or step.squash_mode:
                 continue
-            expected = resize.target.profile.interpolation
+            expected = resize.consumer.profile.interpolation
             wrong = {"bilinear", "nearest"} - {expected}
             if not kinds or not kinds <= wrong:
                 continue
             used = "/".join(sorted(kinds))
             default = " (the default)" if step.interpolation is None else ""
             self.report(step.node, f"{api_label(step)} uses {used}{default} interpolation; "
-                        f"{_model(resize.target)} expects {expected}",
+                        f"{_model(resize.consumer)} expects {expected}",
                         edits=self._fix(step, expected), applicability="unsafe",
                         fix_title=f"Use {expected} interpolation")
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from clipguard.analysis.pipelines import module_model
+from clipguard.analysis.flow import flow_of
 from clipguard.analysis.resizing import api_label, feeding_resizes
 from clipguard.analysis.steps import is_square, size_values
 from clipguard.rule import Invalid, Rule, Valid
@@ -45,11 +45,13 @@ class AspectSquashResize(Rule):
                 "features = model.get_image_features(**processor(images=image, return_tensors='pt'))\n"),
     )
 
-    def finish(self) -> None:
-        flow = module_model(self.file).flow
+    def run(self) -> None:
+        flow = flow_of(self.file)
         for resize in feeding_resizes(self.file):
+            if not resize.consumer.traced:
+                continue  # a model whose identity cannot be traced: its recipe is unknown
             step = resize.step
-            if resize.target.profile.resize_mode != "shortest":
+            if resize.consumer.profile.resize_mode != "shortest":
                 continue
             squash = step.squash_mode or is_square(flow, step.size)
             if step.api == "interpolate" and not squash:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import ast
 
-from clipguard.analysis.pipelines import module_model
+from clipguard.analysis.flow import flow_of
 from clipguard.analysis.resizing import feeding_resizes
 from clipguard.analysis.steps import size_values
 from clipguard.rule import Invalid, Rule, Valid
@@ -47,10 +47,12 @@ class ResolutionMismatch(Rule):
                 " T.ToTensor()])\nfeatures = model.encode_image(tf(img)[None])\n"),
     )
 
-    def finish(self) -> None:
-        flow = module_model(self.file).flow
+    def run(self) -> None:
+        flow = flow_of(self.file)
         for resize in feeding_resizes(self.file, kinds=("resize", "crop")):
-            step, target = resize.step, resize.target
+            if not resize.consumer.traced:
+                continue  # a model whose identity cannot be traced: its recipe is unknown
+            step, target = resize.step, resize.consumer
             if not target.known or step.size is None:
                 continue
             values = size_values(flow, step.size)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import ast
 
-from clipguard.analysis.constants import number
-from clipguard.analysis.fixes import keyword_edit
+from clipguard.analysis.statistics import number
+from clipguard.rules.fixes import keyword_edit
 from clipguard.analysis.resizing import feeding_resizes
 from clipguard.rule import Invalid, Rule, Valid
 
@@ -39,8 +39,10 @@ class ResizeWithoutAntialias(Rule):
                 "features = model.encode_image(tf(batch))\n"),
     )
 
-    def finish(self) -> None:
+    def run(self) -> None:
         for resize in feeding_resizes(self.file):
+            if not resize.consumer.traced:
+                continue  # a model whose identity cannot be traced: its recipe is unknown
             step = resize.step
             antialias = step.antialias
             off = isinstance(antialias, ast.Constant) and antialias.value in (False, None)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from clipguard.analysis.features import IMPORTED_SOURCE_TRIGGERS, SOURCE_TRIGGERS, Event, events
-from clipguard.analysis.similarity import normalize_edits
+from clipguard.analysis.features import similarities
+from clipguard.analysis.states import NORM, RAW, Similarity
+from clipguard.analysis.vocab.features import IMPORTED_SOURCE_TRIGGERS, SOURCE_TRIGGERS
+from clipguard.rules.fixes import normalize_edits
 from clipguard.rule import Invalid, Rule, Valid
 
 _TEXT_LIMIT = 40
@@ -180,17 +182,19 @@ index.add(feats)
 """,
     )
 
-    def finish(self) -> None:
-        for event in events(self.file, self.code):
-            edits = normalize_edits(self.file, event.operands)
-            self.report(
-                event.node, self._message(event), edits=edits, fix_title="L2-normalize the features"
-            )
+    def run(self) -> None:
+        for similarity in similarities(self.file):
+            raw = [o for o in similarity.operands if o.state.kind == RAW]
+            if not raw or any(o.state.kind == NORM and not o.state.source for o in similarity.operands):
+                continue  # the normalized side may not be CLIP features (a cosine classifier head)
+            edits = normalize_edits(self.file, raw)
+            self.report(similarity.node, self._message(similarity, raw), edits=edits,
+                        fix_title="L2-normalize the features")
 
-    def _message(self, event: Event) -> str:
-        shown = [o.target or o.node for o in event.operands if o.node is not None]
+    def _message(self, event: Similarity, raw: list) -> str:
+        shown = [o.target or o.node for o in raw if o.node is not None]
         names = " and ".join(f"`{self._text(node)}`" for node in shown)
-        source = next((o.value.source for o in event.operands if o.value.source), "a CLIP encoder")
+        source = next((o.state.source for o in raw if o.state.source), "a CLIP encoder")
         verb = "reach" if len(shown) > 1 else "reaches"
         what = f"{names} (from `{source}`)" if names else f"features from `{source}`"
         where = f"`{event.sink}` in `{event.callee}`" if event.callee else f"`{event.sink}`"

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from clipguard.analysis.features import events
+from clipguard.analysis.features import softmaxes
+from clipguard.analysis.states import COS
 from clipguard.rule import Rule
 
 
@@ -60,6 +61,8 @@ fused = (weights[:, None] * local_feats).sum(0)
 """,
     )
 
-    def finish(self) -> None:
-        for event in events(self.file, self.code):
-            self.report(event.node)
+    def run(self) -> None:
+        for softmax in softmaxes(self.file):
+            over = softmax.over
+            if over is not None and over.kind == COS and not over.scaled and not softmax.ranking_only():
+                self.report(softmax.node)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from clipguard.analysis.features import IMPORTED_SOURCE_TRIGGERS, SOURCE_TRIGGERS, events
-from clipguard.analysis.similarity import normalize_edits
+from clipguard.analysis.features import similarities
+from clipguard.analysis.states import MEAN, RAW
+from clipguard.analysis.vocab.features import IMPORTED_SOURCE_TRIGGERS, SOURCE_TRIGGERS
+from clipguard.rules.fixes import normalize_edits
 from clipguard.rule import Invalid, Rule
 
 _CLASSIFIER = """\
@@ -73,7 +75,12 @@ print(query @ prototype)
 """,
     )
 
-    def finish(self) -> None:
-        for event in events(self.file, self.code):
-            edits = normalize_edits(self.file, event.operands)
-            self.report(event.node, edits=edits, fix_title="L2-normalize the mean")
+    def run(self) -> None:
+        for similarity in similarities(self.file):
+            if any(o.state.kind == RAW for o in similarity.operands):
+                continue  # raw features are CG301's finding
+            for mean in (o for o in similarity.operands if o.state.kind == MEAN):
+                here = mean.state.origin is not None and mean.state.path == self.file.path
+                node = mean.state.origin if here else similarity.node
+                edits = normalize_edits(self.file, [mean])
+                self.report(node, edits=edits, fix_title="L2-normalize the mean")

@@ -1,4 +1,4 @@
-"""Normalization constants: evaluate mean/std expressions and tell CLIP's from ImageNet's.
+"""Normalization statistics: evaluate mean/std expressions and tell CLIP's from ImageNet's.
 
 Handles literals (0-1 or 0-255 scale), numpy/torch arrays, computed forms such as
 `[v * 255 for v in (0.48145466, ...)]`, names assigned in the module, names imported from
@@ -12,48 +12,21 @@ import operator
 from dataclasses import dataclass
 
 from clipguard.analysis.lookup import project_lookup
+from clipguard.analysis.flow import flow_of
+from clipguard.analysis.vocab.statistics import (
+    CLIP_NAME, EXACT, LIBRARIES, MEAN_TOLERANCE, NAMED, NEAR_MEAN, NEAR_STD_RELATIVE,
+    STD_RELATIVE_TOLERANCE, VALUE_KEEPERS, VALUE_WRAPPERS, Triple,
+)
 from clipguard.profiles import CLIP_MEAN, CLIP_STD, HALF, IMAGENET_MEAN, IMAGENET_STD, ONE, ZERO
 
-Triple = tuple[float, float, float]
+__all__ = ["CLIP_NAME", "NAMED", "Evaluator", "Statistic", "judge"]
 
-# Named constants by their last component, for names imported from these libraries.
-# Sources: timm/data/constants.py, transformers/utils/constants.py, open_clip/constants.py
-# (installed timm, transformers 5.x, open_clip 3.3.0).
-LIBRARIES = ("timm", "transformers", "open_clip", "open_clip_train")
-NAMED: dict[str, Triple] = {
-    "IMAGENET_DEFAULT_MEAN": IMAGENET_MEAN, "IMAGENET_DEFAULT_STD": IMAGENET_STD,
-    "IMAGENET_MEAN": IMAGENET_MEAN, "IMAGENET_STD": IMAGENET_STD,
-    "IMAGENET_STANDARD_MEAN": HALF, "IMAGENET_STANDARD_STD": HALF,
-    "IMAGENET_INCEPTION_MEAN": HALF, "IMAGENET_INCEPTION_STD": HALF,
-    "INCEPTION_MEAN": HALF, "INCEPTION_STD": HALF,
-    "OPENAI_CLIP_MEAN": CLIP_MEAN, "OPENAI_CLIP_STD": CLIP_STD,
-    "OPENAI_DATASET_MEAN": CLIP_MEAN, "OPENAI_DATASET_STD": CLIP_STD,
-}
-# The CLIP counterpart of each library's ImageNet name, for fixes that keep the named style.
-CLIP_NAME = {
-    "IMAGENET_DEFAULT_MEAN": "OPENAI_CLIP_MEAN", "IMAGENET_DEFAULT_STD": "OPENAI_CLIP_STD",
-    "IMAGENET_MEAN": "OPENAI_DATASET_MEAN", "IMAGENET_STD": "OPENAI_DATASET_STD",
-}
-
-# Tolerances from DESIGN.md's equivalence: one 8-bit step in normalized units. A mean off by less
-# than 1/255 moves every output by less than a step; a relative std error below 0.75% moves an
-# output at most ~0.52/std away from the mean by less than a step.
-MEAN_TOLERANCE = 1 / 255
-STD_RELATIVE_TOLERANCE = 0.0075
-EXACT = 1e-3  # "this is that library constant", allowing rounding to 3 decimals
-# A near miss: still recognisably CLIP's numbers, beyond the tolerance (a typo, truncation).
-NEAR_MEAN = 0.015
-NEAR_STD_RELATIVE = 0.05
-WRAPPERS = {"array", "asarray", "tensor", "as_tensor", "Tensor", "FloatTensor", "list", "tuple",
-            "float32", "float64", "from_numpy"}
-PASS_THROUGH = {"view", "reshape", "to", "cuda", "float", "double", "unsqueeze", "tolist",
-                "astype", "type", "cpu", "numpy", "expand", "view_as", "T"}
 _ARITH = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul,
           ast.Div: operator.truediv}
 
 
 @dataclass(frozen=True)
-class Value:
+class Statistic:
     """One possible value of a mean/std expression and where it was written."""
 
     values: Triple
@@ -111,18 +84,18 @@ class Evaluator:
         self.file = file
         self.flow = flow
         self.depth = depth
-        self._names: dict[int, list[Value | None]] = {}  # a name read once, however many paths reach it
+        self._names: dict[int, list[Statistic | None]] = {}  # a name read once, however many paths reach it
 
-    def values(self, node: ast.AST) -> list[Value | None]:
+    def values(self, node: ast.AST) -> list[Statistic | None]:
         """Possible values; a None element means one possibility could not be read."""
         return self._eval(node, 0)
 
-    def _eval(self, node: ast.AST, hops: int) -> list[Value | None]:
+    def _eval(self, node: ast.AST, hops: int) -> list[Statistic | None]:
         if hops > 12:
             return [None]
         triple = literal_triple(node)
         if triple is not None:
-            return [Value(triple, node, scale_of(triple))]
+            return [Statistic(triple, node, scale_of(triple))]
         if isinstance(node, ast.IfExp):
             return self._eval(node.body, hops + 1) + self._eval(node.orelse, hops + 1)
         if isinstance(node, ast.Call):
@@ -137,39 +110,39 @@ class Evaluator:
             return self._name(node, hops)
         return [None]
 
-    def _call(self, node: ast.Call, hops: int) -> list[Value | None]:
+    def _call(self, node: ast.Call, hops: int) -> list[Statistic | None]:
         func = node.func
         name = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else ""
-        if name in WRAPPERS and node.args:
+        if name in VALUE_WRAPPERS and node.args:
             return self._eval(node.args[0], hops + 1)
-        if name in PASS_THROUGH and isinstance(func, ast.Attribute):
+        if name in VALUE_KEEPERS and isinstance(func, ast.Attribute):
             return self._eval(func.value, hops + 1)
         return [None]
 
-    def _scaled(self, node: ast.BinOp, hops: int) -> list[Value | None]:
+    def _scaled(self, node: ast.BinOp, hops: int) -> list[Statistic | None]:
         factor = number(node.right)
         inner = node.left
         if factor is None and isinstance(node.op, ast.Mult):
             factor, inner = number(node.left), node.right
         if factor is None or factor == 0:
             return [None]
-        out: list[Value | None] = []
+        out: list[Statistic | None] = []
         for value in self._eval(inner, hops + 1):
             if value is None:
                 out.append(None)
                 continue
             apply = (lambda v: v * factor) if isinstance(node.op, ast.Mult) else (lambda v: v / factor)
-            out.append(Value(tuple(apply(v) for v in value.values), value.literal,  # type: ignore[arg-type]
+            out.append(Statistic(tuple(apply(v) for v in value.values), value.literal,  # type: ignore[arg-type]
                              value.literal_scale, None))
         return out
 
-    def _comprehension(self, node: ast.ListComp | ast.GeneratorExp, hops: int) -> list[Value | None]:
+    def _comprehension(self, node: ast.ListComp | ast.GeneratorExp, hops: int) -> list[Statistic | None]:
         if len(node.generators) != 1 or node.generators[0].ifs:
             return [None]
         generator = node.generators[0]
         if not isinstance(generator.target, ast.Name):
             return [None]
-        out: list[Value | None] = []
+        out: list[Statistic | None] = []
         for value in self._eval(generator.iter, hops + 1):
             if value is None:
                 out.append(None)
@@ -178,17 +151,17 @@ class Evaluator:
             if any(v is None for v in mapped):
                 out.append(None)
             else:
-                out.append(Value(tuple(mapped), value.literal, value.literal_scale))  # type: ignore[arg-type]
+                out.append(Statistic(tuple(mapped), value.literal, value.literal_scale))  # type: ignore[arg-type]
         return out
 
-    def _name(self, node: ast.Name | ast.Attribute, hops: int) -> list[Value | None]:
+    def _name(self, node: ast.Name | ast.Attribute, hops: int) -> list[Statistic | None]:
         if isinstance(node, ast.Name) and self.flow is not None:
             if id(node) in self._names:
                 return self._names[id(node)]
             definitions = self.flow.definitions(node)
             if definitions:
                 self._names[id(node)] = [None]  # while it is read: parameters passed round in a cycle
-                out: list[Value | None] = []
+                out: list[Statistic | None] = []
                 for value in (v for d in definitions for v in self.flow.bound_values(d)):
                     out.extend(self._eval(value, hops + 1) if value is not None else [None])
                 out = list(dict.fromkeys(out))  # the same literal reached by many calls is one value
@@ -196,16 +169,16 @@ class Evaluator:
                 return out
         return self._qualified(self.file.qualname(node), hops)
 
-    def _qualified(self, qualified: str | None, hops: int) -> list[Value | None]:
+    def _qualified(self, qualified: str | None, hops: int) -> list[Statistic | None]:
         """A library's named constant, or a name imported from another project module."""
         if qualified is None:
             return [None]
         last = qualified.rsplit(".", 1)[-1]
         if qualified.split(".")[0] in LIBRARIES and last in NAMED:
-            return [Value(NAMED[last], named=qualified)]
+            return [Statistic(NAMED[last], named=qualified)]
         return self._imported(qualified, hops)
 
-    def _imported(self, qualified: str, hops: int) -> list[Value | None]:
+    def _imported(self, qualified: str, hops: int) -> list[Statistic | None]:
         project = self.file.project
         if project is None or self.depth > 3:
             return [None]
@@ -216,24 +189,22 @@ class Evaluator:
         other = project.source(path)
         if other is None or "." in inner:
             return [None]
-        from clipguard.analysis.pipelines import module_model  # the other module's own flow
-
-        evaluator = Evaluator(other, module_model(other).flow, self.depth + 1)
+        evaluator = Evaluator(other, flow_of(other), self.depth + 1)
         name = ast.Name(id=inner, ctx=ast.Load())
         definitions = evaluator.flow.defs.get((id(other.tree), inner), [])
         if not definitions:
             return evaluator._name_qualified(name, hops + 1)
-        out: list[Value | None] = []
+        out: list[Statistic | None] = []
         for definition in definitions:
             if definition.value is None:
                 out.append(None)
                 continue
             # values written in another file cannot be fixed from here
-            out.extend(Value(v.values, None, v.literal_scale, v.named) if v else None
+            out.extend(Statistic(v.values, None, v.literal_scale, v.named) if v else None
                        for v in evaluator._eval(definition.value, hops + 1))
         return out
 
-    def _name_qualified(self, name: ast.Name, hops: int) -> list[Value | None]:
+    def _name_qualified(self, name: ast.Name, hops: int) -> list[Statistic | None]:
         return self._qualified(self.file.imports.bindings.get(name.id), hops)
 
 

@@ -1,0 +1,119 @@
+"""Where a module hands images to a CLIP-family model: the inputs of its image encoder, of its
+own preprocessing, and of its image processor."""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass, replace
+
+from clipguard.analysis.identity import Role, builds, role
+from clipguard.analysis.models import Build, default_profile
+from clipguard.analysis.nodes import all_nodes
+from clipguard.analysis.source import SourceFile
+from clipguard.analysis.vocab.models import IMAGE_ENCODER_METHODS, TOWERS
+from clipguard.profiles import Profile
+
+# Keywords under which models and processors take images.
+IMAGE_KEYWORDS = ("pixel_values", "image", "images", "x", "img", "input")
+# What the model's own preprocessing does to whatever it is given.
+OWN_RECIPE = frozenset({"resize", "normalize"})
+
+
+@dataclass(frozen=True)
+class Consumer:
+    """The CLIP-family model a preprocessing step feeds: its profile, and whether the profile was
+    read from a model name (else OpenAI's is assumed)."""
+
+    profile: Profile
+    known: bool
+    traced: bool = True  # False: an encoder of a model whose identity cannot be traced
+
+    @classmethod
+    def of(cls, build: Build) -> Consumer:
+        return cls(build.profile, build.known)
+
+
+@dataclass(frozen=True)
+class EncoderInput:
+    """Images handed to a CLIP-family model at `call`; `after` is what the receiving side still
+    does to them (the model's own preprocessing resizes and normalizes)."""
+
+    call: ast.Call
+    inputs: tuple[ast.AST, ...]
+    consumer: Consumer
+    after: frozenset[str] = frozenset()
+
+
+UNTRACED = Consumer(default_profile(), False, traced=False)
+
+
+def encoder_inputs(file: SourceFile) -> list[EncoderInput]:
+    """Every place this module hands images to a CLIP-family model."""
+    return file.memo("clipguard.encoder_inputs", _encoder_inputs)
+
+
+def _encoder_inputs(file: SourceFile) -> list[EncoderInput]:
+    found = []
+    local = module_clip(file)
+    for node in all_nodes(file):
+        if not isinstance(node, ast.Call):
+            continue
+        func = node.func
+        if isinstance(func, ast.Attribute) and func.attr in (*IMAGE_ENCODER_METHODS, *TOWERS):
+            held = role(file, func.value)
+            if held is None and func.attr in IMAGE_ENCODER_METHODS:
+                if local is None:
+                    found.append(EncoderInput(node, _images(node), UNTRACED))
+                    continue
+                held = Role("model", local)  # an untraced receiver in a module of one CLIP model
+            if held is not None and held.kind == "model" and held.build.clip:
+                found.append(EncoderInput(node, _images(node), Consumer.of(held.build)))
+            continue
+        if id(node) in builds(file):
+            continue
+        held = role(file, func)
+        if held is None or not held.build.clip:
+            continue
+        if held.kind == "model":
+            found.append(EncoderInput(node, _images(node), Consumer.of(held.build)))
+        elif held.build.processor:
+            found.append(EncoderInput(node, _processor_images(node, held.build), Consumer.of(held.build),
+                                      OWN_RECIPE))
+        elif not held.build.vendored and not held.train_transform:
+            found.append(EncoderInput(node, tuple(node.args[:1]), Consumer.of(held.build), OWN_RECIPE))
+    return found
+
+
+def module_clip(file: SourceFile) -> Build | None:
+    """The module's CLIP model when it builds exactly one kind and no other image model: what its
+    unattributed encoder calls and exported pipelines feed."""
+    found = list(builds(file).values())
+    models = [b for b in found if not b.processor]
+    clip = [b for b in models if b.clip]
+    if not clip or any(not b.clip for b in models):
+        return None
+    first = clip[0]
+    if all((b.profile, b.known) == (first.profile, first.known) for b in clip):
+        return first
+    if all(_recipe(b.profile) == _recipe(first.profile) for b in clip):
+        return replace(first, known=False)  # several resolutions: only the recipe is known
+    return None
+
+
+def _recipe(profile: Profile) -> tuple:
+    return profile.mean, profile.std, profile.interpolation, profile.resize_mode
+
+
+def _images(call: ast.Call) -> tuple[ast.AST, ...]:
+    inputs = list(call.args[:1])
+    inputs += [k.value for k in call.keywords if k.arg is None or k.arg in IMAGE_KEYWORDS]
+    return tuple(inputs)
+
+
+def _processor_images(call: ast.Call, build: Build) -> tuple[ast.AST, ...]:
+    """A `CLIPProcessor` takes text first, an image processor images first."""
+    name = ast.unparse(build.node.func) if isinstance(build.node, ast.Call) else ""
+    inputs = [k.value for k in call.keywords if k.arg in ("images", "image")]
+    if call.args and ("Image" in name or "FeatureExtractor" in name):
+        inputs.append(call.args[0])
+    return tuple(inputs)

@@ -1,0 +1,408 @@
+"""What reaches a CLIP-family model's input: a backward walk from every place images are handed
+to one (and from what a module exports unused, `exports`), across the whole project.
+
+From each encoder input the walk follows values back through assignments, parameters (to the
+call that entered the function, or to every caller when the walk started inside it), returns of
+the project's own functions, `self.x` attributes, containers, library calls, datasets (a class's
+`__getitem__`) and the transforms applied, marking every preprocessing step it meets with the
+model it feeds and what the path still does after the step. Code no walk reaches is never
+looked at, and a value that reaches no model feeds nothing.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import NamedTuple
+
+from clipguard.analysis.encoders import Consumer, EncoderInput, encoder_inputs
+from clipguard.analysis.exports import exports
+from clipguard.analysis.flow import FUNCTIONS, flow_of
+from clipguard.analysis.identity import builds, role
+from clipguard.analysis.nodes import constant
+from clipguard.analysis.resolve import argument_for, callers, definitions, method_of, returned
+from clipguard.analysis.source import SourceFile
+from clipguard.analysis.steps import steps_by_node
+
+BUDGET = 20000  # nodes per walk: bounds the cost on huge generated modules
+MAX_FRAMES = 6
+MAX_FIELDS = 3
+# Methods whose results are what an instance of a project class hands out: a dataset's items, a
+# transform's or module's output.
+INSTANCE_OUTPUTS = ("__getitem__", "__call__", "forward", "__iter__")
+# Where images begin: nothing before them is preprocessing.
+ORIGINS = frozenset({"PIL.Image.open", "cv2.imread", "cv2.imdecode", "torchvision.io.read_image",
+                     "torchvision.io.decode_image", "imageio.imread", "skimage.io.imread"})
+# Modules that may hand images to a CLIP model, told from their text.
+_SINK_TEXT = re.compile(r"clip|siglip|encode_image|get_image_features|vision_model|visual|"
+                        r"processor|pixel_values", re.IGNORECASE)
+IMPORTER_DEPTH = 3
+
+
+@dataclass(frozen=True)
+class Feed:
+    """A step's value reaches `consumer`; `after` is what the path does to it before the model
+    sees it (`resize`, `normalize`)."""
+
+    consumer: Consumer
+    after: frozenset[str]
+
+
+class Frame(NamedTuple):
+    """A call the walk entered: `target` is the function entered, or the class of an instance."""
+
+    file: SourceFile
+    call: ast.Call
+    target: ast.AST
+
+
+# (module, node, calls entered, what the path does after, the keys or indexes read from the value)
+Item = tuple[SourceFile, ast.AST, tuple[Frame, ...], frozenset[str], tuple]
+
+
+def feeds(file: SourceFile, node: ast.AST) -> list[Feed]:
+    """Every CLIP-family model the value of `node` (a step in `file`) reaches."""
+    state = _state(file)
+    state.trace_around(file)
+    return sorted(state.marks.get((file.path, id(node)), ()), key=lambda f: (f.consumer.profile.name,
+                                                                               sorted(f.after)))
+
+
+class _State:
+    """The marks of one project (or of one file linted alone), and which modules were traced."""
+
+    def __init__(self) -> None:
+        self.marks: dict[tuple[str, int], set[Feed]] = {}
+        self.traced: set[str] = set()
+        self.around: set[str] = set()
+
+    def trace_around(self, file: SourceFile) -> None:
+        """Trace every module whose encoder inputs can reach `file`: it, the modules importing it
+        (up to a few levels), and the modules it imports (helpers that call the encoder)."""
+        if file.path in self.around:
+            return
+        self.around.add(file.path)
+        for module in _neighbourhood(file):
+            if module.path not in self.traced:
+                self.traced.add(module.path)
+                for found in encoder_inputs(module):
+                    self.walk(module, list(found.inputs), found.consumer, found.after)
+                for export in exports(module):
+                    self.walk(module, list(export.roots), export.consumer, frozenset(),
+                              export.transforms_only)
+
+    def walk(self, file: SourceFile, roots: list[ast.AST], consumer: Consumer,
+             after: frozenset[str], transforms_only: bool = False) -> None:
+        _Walk(self.marks, consumer, transforms_only).run([(file, root, (), after, ()) for root in roots])
+
+
+def _state(file: SourceFile) -> _State:
+    if file.project is not None:
+        return file.project.memo("clipguard.tracing", _State)
+    return file.memo("clipguard.tracing", lambda _: _State())
+
+
+def _neighbourhood(file: SourceFile) -> list[SourceFile]:
+    project = file.project
+    if project is None:
+        return [file]
+    here = Path(file.path)
+    paths = {here}
+    frontier = [here]
+    for _ in range(IMPORTER_DEPTH):
+        frontier = [i for p in frontier for i in project.importers(p) if i not in paths]
+        paths.update(frontier)
+    for imported in project.imported(here):
+        paths.add(imported)
+        paths.update(project.importers(imported))
+    found = [file]
+    for path in sorted(paths - {here}):
+        try:
+            text = path.read_text(errors="replace")
+        except OSError:
+            continue
+        if _SINK_TEXT.search(text):
+            other = project.source(path)
+            if other is not None:
+                found.append(other)
+    return found
+
+
+class _Walk:
+    """One walk back from one model's inputs. An item's `fields` are the dict keys and tuple
+    indexes read from the value on the way (`batch["clip_image"]`, `images, labels = batch`): a
+    dict or tuple built further back gives only that entry."""
+
+    def __init__(self, marks: dict, consumer: Consumer, transforms_only: bool = False) -> None:
+        self.marks = marks
+        self.consumer = consumer
+        self.transforms_only = transforms_only
+
+    def run(self, work: list[Item]) -> None:
+        seen: set[tuple] = set()
+        while work and len(seen) < BUDGET:
+            file, node, stack, after, fields = item = work.pop()
+            key = (id(node), tuple((id(f.call), id(f.target)) for f in stack), after, fields)
+            if key not in seen:
+                seen.add(key)
+                work.extend(self.back(*item))
+
+    def back(self, file: SourceFile, node: ast.AST, stack: tuple[Frame, ...],
+             after: frozenset[str], fields: tuple) -> Iterator[Item]:
+        """The nodes whose values flow into `node`, one step back."""
+        steps = steps_by_node(file).get(id(node))
+        if steps:
+            if not (self.transforms_only and any(s.applied for s in steps)):
+                self.marks.setdefault((file.path, id(node)), set()).add(Feed(self.consumer, after))
+            after = after | {"normalize" if s.kind == "normalize" else "resize" for s in steps}
+            data = next((s.data for s in steps if s.data is not None), None)
+            if data is not None:
+                yield file, data, stack, after, fields
+            return
+        same = (stack, after, fields)
+        if isinstance(node, ast.Name):
+            yield from self.name(file, node, *same)
+        elif isinstance(node, ast.Attribute):
+            yield from self.attribute(file, node, *same)
+        elif isinstance(node, ast.Call):
+            yield from self.call(file, node, *same)
+        elif isinstance(node, ast.Subscript):
+            key = constant(node.slice)
+            read = (key, *fields)[:MAX_FIELDS] if isinstance(key, (str, int)) else fields
+            yield file, node.value, stack, after, read
+        elif isinstance(node, (ast.Starred, ast.Await, ast.NamedExpr)):
+            yield file, node.value, *same
+        elif isinstance(node, ast.Lambda):
+            yield file, node.body, *same
+        elif isinstance(node, FUNCTIONS):
+            for value in returned(node):
+                yield file, value, *same
+        elif isinstance(node, ast.IfExp):
+            yield file, node.body, *same
+            yield file, node.orelse, *same
+        elif isinstance(node, (ast.ListComp, ast.SetComp, ast.GeneratorExp)):
+            yield file, node.elt, stack, after, fields[1:] if fields and isinstance(fields[0], int) else fields
+        elif isinstance(node, ast.DictComp):
+            yield file, node.value, stack, after, fields[1:]
+        elif isinstance(node, ast.Dict):
+            yield from _entries(file, list(zip(node.keys, node.values)), *same)
+        elif isinstance(node, (ast.Tuple, ast.List)):
+            index = fields[0] if fields and isinstance(fields[0], int) else None
+            if index is not None and -len(node.elts) <= index < len(node.elts) \
+                    and not any(isinstance(e, ast.Starred) for e in node.elts):
+                yield file, node.elts[index], stack, after, fields[1:]
+            else:
+                for element in node.elts:
+                    yield file, element, *same
+        elif isinstance(node, ast.keyword):
+            yield file, node.value, *same
+        elif isinstance(node, (ast.expr, ast.stmt)) and not isinstance(node, ast.Constant):
+            for child in ast.iter_child_nodes(node):
+                if isinstance(child, (ast.expr, ast.keyword)):
+                    yield file, child, *same
+
+    def name(self, file: SourceFile, node: ast.Name, stack, after, fields) -> Iterator[Item]:
+        flow = flow_of(file)
+        iterated = _comprehension_source(flow, node)
+        if iterated is not None:
+            yield file, iterated, stack, after, fields
+            return
+        bound = flow.definitions(node)
+        if not bound:
+            for definition in definitions(file, node):
+                yield definition.file, definition.node, stack, after, fields
+            return
+        for binding in bound:
+            if binding.parameter is not None:
+                yield from self.parameter(file, binding.statement, binding.parameter, stack, after, fields)
+            elif isinstance(binding.value, ast.ClassDef):
+                continue
+            elif binding.value is not None:
+                index = _unpacked_index(binding.statement, binding.value, node.id)
+                read = (index, *fields)[:MAX_FIELDS] if index is not None else fields
+                yield file, binding.value, stack, after, read
+
+    def attribute(self, file: SourceFile, node: ast.Attribute, stack, after, fields) -> Iterator[Item]:
+        flow = flow_of(file)
+        if isinstance(node.value, ast.Name) and node.value.id in ("self", "cls"):
+            owner = flow.enclosing_class(flow.scope.get(id(node), file.tree))
+            for value in flow.attrs.get((id(owner), node.attr), []) if owner is not None else ():
+                yield file, value, stack, after, fields
+            return
+        found = definitions(file, node)  # `transforms.preprocess` of a project module
+        for definition in found:
+            yield definition.file, definition.node, stack, after, fields
+        if not found:
+            yield file, node.value, stack, after, fields
+
+    def parameter(self, file: SourceFile, function: ast.AST, parameter: ast.arg, stack, after,
+                  fields) -> Iterator[Item]:
+        positional = [*function.args.posonlyargs, *function.args.args]
+        if positional and parameter is positional[0] and parameter.arg in ("self", "cls"):
+            return
+        for depth in range(len(stack) - 1, -1, -1):
+            frame = stack[depth]
+            if _loader(frame.file, frame.call) and frame.target is function:
+                # a DataLoader's `collate_fn` gets a list of the dataset's items
+                dataset = _dataset(frame.call)
+                if dataset is not None:
+                    yield frame.file, dataset, stack[:depth], after, fields[1:]
+                return
+            entered = frame.target is function or (
+                isinstance(frame.target, ast.ClassDef) and function in frame.target.body
+                and getattr(function, "name", "") == "__init__")
+            if entered:
+                argument = argument_for(frame.call, function, parameter)
+                if argument is not None:
+                    yield frame.file, argument, stack[:depth], after, fields
+                else:
+                    yield from _default(file, function, parameter, stack[:depth], after, fields)
+                return
+        for other, call in callers(file, function):
+            argument = argument_for(call, function, parameter)
+            if argument is not None:
+                yield other, argument, (), after, fields
+        yield from _default(file, function, parameter, (), after, fields)
+
+    def call(self, file: SourceFile, node: ast.Call, stack, after, fields) -> Iterator[Item]:
+        if id(node) in builds(file) or file.qualname(node.func) in ORIGINS:
+            return
+        held = role(file, node.func)
+        if held is not None:
+            if held.kind == "model":
+                return  # a model's output is not an image
+            if held.build.clip and not held.build.vendored:
+                for argument in (*node.args, *(k.value for k in node.keywords)):
+                    yield file, argument, stack, after | {"resize", "normalize"}, ()
+                return
+        if _loader(file, node):
+            dataset = _dataset(node)
+            if dataset is not None:
+                yield file, dataset, stack, after, fields
+            for passed in node.keywords:
+                if passed.arg == "collate_fn":
+                    for definition in definitions(file, passed.value):
+                        if isinstance(definition.node, (*FUNCTIONS, ast.Lambda)):
+                            frames = _push(stack, Frame(file, node, definition.node))
+                            for value in returned(definition.node):
+                                yield definition.file, value, frames, after, fields
+            return
+        entered = False
+        for definition in definitions(file, node.func):
+            target = definition.node
+            if isinstance(target, (*FUNCTIONS, ast.Lambda)):
+                frames = _push(stack, Frame(file, node, target))
+                for value in returned(target):
+                    entered = True
+                    yield definition.file, value, frames, after, fields
+            elif isinstance(target, ast.ClassDef):
+                frames = _push(stack, Frame(file, node, target))
+                for value in _instance_outputs(target):
+                    entered = True
+                    yield definition.file, value, frames, after, fields
+            elif isinstance(target, ast.Call):  # calling an instance: `tf(img)`, `tf = MyTransform()`
+                for created in definitions(definition.file, target.func):
+                    if not isinstance(created.node, ast.ClassDef):
+                        continue
+                    method = method_of(created.node, "__call__") or method_of(created.node, "forward")
+                    if method is None:
+                        continue
+                    frames = _push(_push(stack, Frame(definition.file, target, created.node)),
+                                   Frame(file, node, method))
+                    for value in returned(method):
+                        entered = True
+                        yield created.file, value, frames, after, fields
+        if entered:
+            return
+        func = node.func
+        if isinstance(func, ast.Attribute):
+            on_self = isinstance(func.value, ast.Name) and func.value.id in ("self", "cls")
+            yield file, func if on_self else func.value, stack, after, fields
+        elif isinstance(func, ast.Name):
+            yield file, func, stack, after, ()  # a variable holding a pipeline
+        # what a library call returns is not laid out like its arguments: no keys to follow
+        for argument in node.args:
+            yield file, argument, stack, after, ()
+        for passed in node.keywords:
+            yield file, passed.value, stack, after, ()
+
+
+def _entries(file: SourceFile, pairs: list, stack, after, fields) -> Iterator[Item]:
+    """A dict's values; only the one under the key read further on, when there is one."""
+    key = fields[0] if fields else None
+    if key is not None and all(k is None or isinstance(k, ast.Constant) for k, _ in pairs):
+        for k, value in pairs:
+            if k is None:
+                yield file, value, stack, after, fields  # `{**base, ...}`
+            elif k.value == key:
+                yield file, value, stack, after, fields[1:]
+        return
+    for _, value in pairs:
+        yield file, value, stack, after, ()
+
+
+def _instance_outputs(cls: ast.ClassDef) -> list[ast.AST]:
+    """What an instance of a project class hands out: its items, or its outputs."""
+    return [v for name in INSTANCE_OUTPUTS if (m := method_of(cls, name)) is not None for v in returned(m)]
+
+
+def _loader(file: SourceFile, call: ast.Call) -> bool:
+    return (file.qualname(call.func) or "").endswith("DataLoader")
+
+
+def _dataset(call: ast.Call) -> ast.AST | None:
+    return next((k.value for k in call.keywords if k.arg == "dataset"), call.args[0] if call.args else None)
+
+
+def _unpacked_index(statement: ast.AST, value: ast.AST, name: str) -> int | None:
+    """The position of `name` in a tuple target bound to the whole of `value`."""
+    if isinstance(statement, ast.Assign) and value is statement.value:
+        targets = statement.targets
+    elif isinstance(statement, (ast.For, ast.AsyncFor)) and value is statement.iter:
+        targets = [statement.target]
+    else:
+        return None
+    for target in targets:
+        if isinstance(target, (ast.Tuple, ast.List)):
+            for index, element in enumerate(target.elts):
+                if isinstance(element, ast.Starred):
+                    return None
+                if isinstance(element, ast.Name) and element.id == name:
+                    return index
+    return None
+
+
+def _push(stack: tuple[Frame, ...], frame: Frame) -> tuple[Frame, ...]:
+    return (*stack, frame) if len(stack) < MAX_FRAMES else stack
+
+
+def _default(file: SourceFile, function: ast.AST, parameter: ast.arg, stack, after,
+             fields) -> Iterator[Item]:
+    arguments = function.args
+    positional = [*arguments.posonlyargs, *arguments.args]
+    if parameter in positional:
+        index = positional.index(parameter) - (len(positional) - len(arguments.defaults))
+        if index >= 0:
+            yield file, arguments.defaults[index], stack, after, fields
+    elif parameter in arguments.kwonlyargs:
+        default = arguments.kw_defaults[arguments.kwonlyargs.index(parameter)]
+        if default is not None:
+            yield file, default, stack, after, fields
+
+
+def _comprehension_source(flow, node: ast.Name) -> ast.AST | None:
+    """The iterable a comprehension variable comes from (`for im in images`)."""
+    for parent, _ in flow.ancestors(node):
+        if isinstance(parent, (ast.ListComp, ast.SetComp, ast.GeneratorExp, ast.DictComp)):
+            for generator in parent.generators:
+                if any(isinstance(n, ast.Name) and n.id == node.id for n in ast.walk(generator.target)):
+                    return generator.iter
+        if isinstance(parent, ast.stmt):
+            return None
+    return None
+
+
+__all__ = ["EncoderInput", "Feed", "feeds"]
