@@ -242,3 +242,19 @@ def test_a_file_named_alone_still_follows_what_it_imports(tmp_path, monkeypatch)
         alone = lint_paths([name], settings, use_cache=False)
         assert [(f.path, f.line, f.rule) for f in alone.findings] == [f for f in whole if f[0] == name]
         assert alone.files == 1 and alone.findings
+
+
+@pytest.mark.parametrize("case", sorted(p for p in FIXTURES.glob("*/*/") if p.is_dir()),
+                         ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_each_file_alone_gets_what_the_whole_tree_gives_it(case, tmp_path, monkeypatch):
+    # pre-commit names only the changed files: the project root supplies what they import and
+    # what imports them, so each file's findings are exactly those of a run on the whole tree.
+    tree = shutil.copytree(case, tmp_path / "project")
+    (tree / "pyproject.toml").write_text("[project]\nname = 'demo'\n")
+    monkeypatch.chdir(tree)
+    settings = Settings(select=("ALL",), root=str(tree))
+    whole = lint_paths(["."], settings, use_cache=False)
+    names = sorted(str(p.relative_to(tree)) for p in tree.rglob("*.py"))
+    for name in names:
+        alone = lint_paths([name], settings, use_cache=False)
+        assert _keys(alone) == [k for k in _keys(whole) if k[0] == name], name

@@ -11,7 +11,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from clipguard.analysis.states import LIST, NORM, RAW, State, join
+from clipguard.analysis.states import COS, LIST, MIXED, NORM, RAW, State, join
 from clipguard.lint.runner import lint_text
 from clipguard.lint.examples import fix_all, run_example
 from clipguard.analysis.project import Project
@@ -209,11 +209,14 @@ def test_mean_of_unit_vectors_is_short_and_flagged_until_renormalized():
     torch.testing.assert_close(_run(fixed), F.normalize(StubClip().image, dim=-1) @ prototype)
 
 
-def test_join_keeps_agreeing_kinds_and_forgets_disagreeing_ones():
+def test_join_keeps_agreeing_kinds_and_mixes_features_of_different_states():
     raw, norm = State(RAW, backend="torch"), State(NORM, backend="numpy")
     assert join(raw, raw) is raw
-    assert join(raw, norm) is None
+    mixed = join(raw, norm)
+    assert mixed.kind == MIXED and [s.kind for s in mixed.items] == [RAW, NORM]
+    assert join(mixed, raw).items == mixed.items  # raw on that path too: still the two states
     assert join(raw, None) is None
+    assert join(raw, State(COS)) is None
     assert join(State(NORM, backend="torch"), norm).backend is None
     filled = State(LIST, items=(raw,))
     assert join(State(LIST), filled) is filled

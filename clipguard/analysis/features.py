@@ -19,7 +19,7 @@ from clipguard.analysis.interpreter import FunctionAnalysis
 from clipguard.analysis.nodes import walk
 from clipguard.analysis.source import SourceFile
 from clipguard.analysis.states import (
-    MEAN, NORM, OBJECTS, RAW, FunctionResult, Similarity, Softmax, State,
+    MEAN, NORM, OBJECTS, RAW, FunctionResult, Returned, Similarity, Softmax, State,
 )
 
 
@@ -190,6 +190,11 @@ def feature_module(file: SourceFile) -> FeatureModule:
 def similarities(file: SourceFile) -> list[Similarity]:
     """Where vectors meet in this module (dot products, indexes), with every operand's state."""
     return [f for f in feature_module(file).facts() if isinstance(f, Similarity)]
+
+
+def returns(file: SourceFile) -> list[Returned]:
+    """What each function of this module returns, with its state."""
+    return [f for f in feature_module(file).facts() if isinstance(f, Returned)]
 
 
 def softmaxes(file: SourceFile) -> list[Softmax]:

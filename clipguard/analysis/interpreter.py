@@ -17,10 +17,12 @@ from clipguard.analysis.imports import dotted_name
 from clipguard.analysis.lookup import project_lookup
 from clipguard.analysis.nodes import constant, is_number, keyword
 from clipguard.analysis.states import (
-    COS, COSMOD, FEATURES, INDEX, INSTANCE, LIST, MEAN, MODEL_JOINT, MODEL_OTHER,
+    COS, COSMOD, FEATURES, INDEX, INSTANCE, LIST, MEAN, MIXED, MODEL_JOINT, MODEL_OTHER,
     MODEL_PROJ, NORM, NORMOF, OUT_JOINT, OUT_PROJ, PARAM, PROD, RAW, SOFTMOD, SQ, SUMSQ, TUPLE,
-    Operand, Similarity, SinkSpec, Softmax, State, Summary, join, join_missing, normalized,
+    Operand, Returned, Similarity, SinkSpec, Softmax, State, Summary, depends_on_parameters, join,
+    join_missing, normalized,
 )
+from clipguard.analysis.vocab.models import MODEL_KEEPERS
 from clipguard.analysis.vocab.features import (
     COSINE_FUNCTIONS, DOT_FUNCTIONS, DOT_METHODS, EMBED_ATTRS, FAISS_INDEXES, FAISS_WRAPPERS,
     JOIN_FUNCTIONS, NORM_FUNCTIONS, NORM_KEEPERS, RANKING_ONLY, SOFTMAX_FUNCTIONS, SOURCE_METHODS,
@@ -43,7 +45,7 @@ class FunctionAnalysis:
         self.scope = scope
         self.env: dict[str, State | None] = {}
         self.values: dict[ast.AST, State | None] = {}
-        self.facts: list[Similarity | Softmax] = []
+        self.facts: list[Similarity | Softmax | Returned] = []
         self.sinks: list[SinkSpec] = []
         self.returns: list[State | None] = []
         self._parents: dict[ast.AST, ast.AST] | None = None
@@ -95,7 +97,10 @@ class FunctionAnalysis:
         elif isinstance(stmt, ast.Expr):
             self.expression_statement(stmt.value)
         elif isinstance(stmt, ast.Return):
-            self.returns.append(self.ev(stmt.value) if stmt.value is not None else None)
+            returned = self.ev(stmt.value) if stmt.value is not None else None
+            self.returns.append(returned)
+            if stmt.value is not None and not isinstance(self.scope, ast.Module):
+                self.facts.append(Returned(stmt.value, returned, self.scope))
         elif isinstance(stmt, ast.If):
             self.ev(stmt.test)
             self.branches([stmt.body, stmt.orelse])
@@ -255,6 +260,9 @@ class FunctionAnalysis:
             self.env[key] = None
 
     def extend(self, current: State, added: State | None) -> State | None:
+        """`items.extend(added)` or `items += added`: a list of features takes an array's rows."""
+        if added is not None and added.kind in FEATURES:
+            added = State(LIST, items=(added,))
         if added is None or added.kind != LIST:
             return None
         return join(current, added)
@@ -414,7 +422,7 @@ class FunctionAnalysis:
             return None
         if left.kind in (COS, NORM):
             return replace(left, scaled=True)
-        if left.kind in (RAW, PARAM) and is_number(right_node):
+        if left.kind in (RAW, PARAM, MIXED) and is_number(right_node):
             return left
         return None
 
@@ -433,7 +441,7 @@ class FunctionAnalysis:
                 return State(PROD, pairs=((left_node, left), (right_node, right)))
             if this.kind in (COS, NORM) and (other is None or other.kind not in FEATURES):
                 return replace(this, scaled=True)
-            if this.kind in (RAW, PARAM) and is_number(other_node):
+            if this.kind in (RAW, PARAM, MIXED) and is_number(other_node):
                 return this
         return None
 
@@ -460,6 +468,9 @@ class FunctionAnalysis:
             return self.self_call(node)
         if isinstance(func, ast.Name) and func.id in self.env:
             return self.call_value(node, self.env[func.id], args)
+        held = dotted_name(func) if isinstance(func, ast.Attribute) else None
+        if held in self.env:  # `self.encoder(...)`, a model kept as an attribute
+            return self.call_value(node, self.env[held], args)
         return self.project_call(node, args)
 
     def call_value(self, node: ast.Call, callee: State | None, args: list) -> State | None:
@@ -540,6 +551,9 @@ class FunctionAnalysis:
         self, node: ast.Call, method: str, receiver: State | None, args: list
     ) -> object:
         if receiver is not None and receiver.kind == INSTANCE:
+            owner, cls = receiver.pairs
+            if (cls, method) not in owner.methods and method in MODEL_KEEPERS:
+                return receiver  # `Wrapper().eval()`, `.to(device)`: nn.Module's, the same object
             return self.instance_call(node, method, receiver)
         if method in SOURCE_METHODS:
             if (
@@ -681,11 +695,11 @@ class FunctionAnalysis:
         return self.instance_call(node, self.model.call_method(owner), instance)
 
     def project_call(self, node: ast.Call, args: list) -> State | None:
-        if self.collecting:
-            return None
         cls = self.resolve_class(node.func)
         if cls is not None:
             return State(INSTANCE, detail=cls[1].name, pairs=cls)
+        if self.collecting:
+            return None
         target = self.resolve_function(node.func)
         if target is None:
             return None
@@ -783,6 +797,13 @@ class FunctionAnalysis:
                 return arg_node, arg
             if value.kind in (TUPLE, LIST) and value.items:
                 return None, replace(value, items=tuple(substitute(i)[1] for i in value.items))
+            if value.kind == MIXED:
+                found = [substitute(i) for i in value.items]
+                merged = found[0][1]
+                for _, alternative in found[1:]:
+                    merged = join(merged, alternative)
+                arg_node = next((n for n, _ in found if n is not None), None)
+                return arg_node, merged
             return None, value
 
         for spec in summary.sinks:
@@ -797,7 +818,7 @@ class FunctionAnalysis:
         values = [value for _, value in operands]
         if any(v is None or v.kind not in FEATURES for v in values):
             return None
-        if any(v.kind == PARAM for v in values):
+        if any(depends_on_parameters(v) for v in values):
             if not isinstance(self.scope, ast.Module):
                 self.sinks.append(SinkSpec(sink, tuple(values)))
             return None

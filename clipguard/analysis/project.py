@@ -123,6 +123,15 @@ class Project:
         """Linted files that the module at `path` imports."""
         return self._imports.get(Path(os.path.abspath(path)), [])
 
+    def nearby(self, path: str | Path, depth: int) -> set[Path]:
+        """The modules within `depth` import edges of `path`, either way (itself excluded)."""
+        start = Path(os.path.abspath(path))
+        seen, frontier = {start}, [start]
+        for _ in range(depth):
+            frontier = [n for p in frontier for n in (*self.imported(p), *self.importers(p)) if n not in seen]
+            seen.update(frontier)
+        return seen - {start}
+
     def source(self, path: str | Path) -> SourceFile | None:
         """Another module of the project, parsed once per process; None if it cannot be."""
         path = Path(os.path.abspath(path))

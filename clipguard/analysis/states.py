@@ -16,6 +16,9 @@ RAW = "raw"  # CLIP features as the encoder returns them: not unit length
 NORM = "norm"  # L2-normalized features
 MEAN = "mean"  # mean of normalized features: shorter than unit length
 PARAM = "param"  # a parameter of the function being summarised, unchanged
+# Features in another state on each path (raw on one, normalized on another); items = the
+# alternatives, none of them MIXED.
+MIXED = "mixed"
 COS = "cos"  # cosine similarities (dot products of unit vectors), not scaled
 NORMOF = "normof"  # a vector norm: dividing by it normalizes
 SQ = "sq"  # elementwise square of features (on the way to a norm)
@@ -38,7 +41,7 @@ INSTANCE = "instance"  # an object of a class defined in the project; pairs=(Mod
 # `__init__` can be trusted inside other functions.
 OBJECTS = (MODEL_PROJ, MODEL_JOINT, MODEL_OTHER, INDEX, COSMOD, SOFTMOD, INSTANCE)
 
-FEATURES = (RAW, NORM, MEAN, PARAM)
+FEATURES = (RAW, NORM, MEAN, PARAM, MIXED)
 
 @dataclass(frozen=True, eq=False)
 class State:
@@ -66,14 +69,36 @@ class State:
 
 
 def join(a: State | None, b: State | None) -> State | None:
-    """The value at a merge point: the same kind on both paths, else unknown."""
+    """The value at a merge point: the same state on both paths; features in different states
+    are MIXED (each path's state kept); anything else is unknown."""
     if a is None or b is None:
         return None
     if a.kind == b.kind == LIST and (not a.items or not b.items):
         return a if a.items else b
-    if a.key() != b.key():
-        return None
-    return a if a.backend == b.backend else replace(a, backend=None)
+    if a.key() == b.key():
+        return a if a.backend == b.backend else replace(a, backend=None)
+    if a.kind in FEATURES and b.kind in FEATURES:
+        alternatives: dict[tuple, State] = {}
+        for state in (*alternatives_of(a), *alternatives_of(b)):
+            alternatives.setdefault(state.key(), state)
+        backend = a.backend if a.backend == b.backend else None
+        return State(MIXED, backend=backend, items=tuple(alternatives.values()))
+    return None
+
+
+def alternatives_of(state: State) -> tuple[State, ...]:
+    """The states a value has on its paths: one, or a MIXED state's alternatives."""
+    return state.items if state.kind == MIXED else (state,)
+
+
+def on_every_path(state: State | None, kind: str) -> bool:
+    """Whether the value is in state `kind` on every path to here."""
+    return state is not None and all(s.kind == kind for s in alternatives_of(state))
+
+
+def depends_on_parameters(state: State) -> bool:
+    """A parameter, unchanged on some path: the callers decide what it holds."""
+    return any(s.kind == PARAM for s in alternatives_of(state))
 
 
 @dataclass
@@ -126,6 +151,8 @@ def normalized(value: State | None, backend: str | None) -> State:
     `source`), or which parameter, so that a sink can tell CLIP features from other vectors."""
     if value is not None and value.kind == LIST and value.items:
         value = value.items[0]
+    if value is not None and value.kind == MIXED:
+        value = next((s for s in value.items if s.source or s.param >= 0), value.items[0])
     if value is None or value.kind not in FEATURES:
         return State(NORM, backend=backend)
     if value.kind == PARAM or (value.kind == NORM and value.param >= 0):
@@ -145,3 +172,12 @@ class Softmax:
     node: ast.AST
     over: State | None
     ranking_only: Callable[[], bool]
+
+
+@dataclass
+class Returned:
+    """What a function (`scope`) returns at `node`: a value that escapes it."""
+
+    node: ast.AST
+    state: State | None
+    scope: ast.AST

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import ast
 import re
+from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -69,6 +70,14 @@ def feeds(file: SourceFile, node: ast.AST) -> list[Feed]:
     state.trace_around(file)
     return sorted(state.marks.get((file.path, id(node)), ()), key=lambda f: (f.consumer.profile.name,
                                                                                sorted(f.after)))
+
+
+def upstream(file: SourceFile, node: ast.AST, limit: int = 2000) -> list[tuple[SourceFile, ast.AST]]:
+    """The nodes the value of `node` comes from, across functions and modules, nearest first
+    (a bounded walk back that marks nothing)."""
+    walk = _Walk(None, None)
+    walk.run([(file, node, (), frozenset(), ())], limit)
+    return walk.visited
 
 
 class _State:
@@ -136,26 +145,32 @@ class _Walk:
     indexes read from the value on the way (`batch["clip_image"]`, `images, labels = batch`): a
     dict or tuple built further back gives only that entry."""
 
-    def __init__(self, marks: dict, consumer: Consumer, transforms_only: bool = False) -> None:
-        self.marks = marks
+    def __init__(self, marks: dict | None, consumer: Consumer | None,
+                 transforms_only: bool = False) -> None:
+        self.marks = marks  # None: only record what is visited
         self.consumer = consumer
         self.transforms_only = transforms_only
+        self.visited: list[tuple[SourceFile, ast.AST]] = []
 
-    def run(self, work: list[Item]) -> None:
+    def run(self, work: list[Item], budget: int = BUDGET) -> None:
         seen: set[tuple] = set()
-        while work and len(seen) < BUDGET:
-            file, node, stack, after, fields = item = work.pop()
+        queue = deque(work)
+        take = queue.popleft if self.marks is None else queue.pop  # nearest first when only looking
+        while queue and len(seen) < budget:
+            file, node, stack, after, fields = item = take()
             key = (id(node), tuple((id(f.call), id(f.target)) for f in stack), after, fields)
             if key not in seen:
                 seen.add(key)
-                work.extend(self.back(*item))
+                if self.marks is None:
+                    self.visited.append((file, node))
+                queue.extend(self.back(*item))
 
     def back(self, file: SourceFile, node: ast.AST, stack: tuple[Frame, ...],
              after: frozenset[str], fields: tuple) -> Iterator[Item]:
         """The nodes whose values flow into `node`, one step back."""
         steps = steps_by_node(file).get(id(node))
         if steps:
-            if not (self.transforms_only and any(s.applied for s in steps)):
+            if self.marks is not None and not (self.transforms_only and any(s.applied for s in steps)):
                 self.marks.setdefault((file.path, id(node)), set()).add(Feed(self.consumer, after))
             after = after | {"normalize" if s.kind == "normalize" else "resize" for s in steps}
             data = next((s.data for s in steps if s.data is not None), None)
@@ -405,4 +420,4 @@ def _comprehension_source(flow, node: ast.Name) -> ast.AST | None:
     return None
 
 
-__all__ = ["EncoderInput", "Feed", "feeds"]
+__all__ = ["EncoderInput", "Feed", "feeds", "upstream"]

@@ -7,7 +7,6 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from clipguard.analysis.project import module_files, package_base, split_module
 
 SKIP_DIRS = frozenset({
     ".git", ".hg", ".svn", ".venv", "venv", ".tox", ".nox", "build", "dist", "node_modules",
@@ -98,20 +97,36 @@ def _walk(top: str, exclude: tuple[str, ...], root: Path | None, warnings: list[
             yield SourcePath(display, Path(os.path.abspath(full)), False)
 
 
-def imported_files(importer: Path, modules: list[str], root: Path) -> list[Path]:
-    """Python files of the project that `importer` imports, found on disk: relative imports beside
-    it, absolute ones under its directory or a parent of it up to `root` (the first that has it).
-    Lets a run on a few files (pre-commit) follow the constants and helpers they import."""
-    found = []
-    directory = str(importer.parent)
-    bases = [directory, *(str(p) for p in importer.parent.parents if p == root or root in p.parents)]
-    for module in modules:
-        level, name = split_module(module)
-        for base in [package_base(directory, level)] if level else bases:
-            file = next((f for f in module_files(base, name) if os.path.isfile(f)), None)
-            if file is not None:
-                path = Path(os.path.abspath(file))
-                if path != importer and not any(part in SKIP_DIRS for part in path.parts):
-                    found.append(path)
-                break
-    return found
+ROOT_MARKERS = ("pyproject.toml", ".git")
+
+
+def project_root(path: Path) -> Path | None:
+    """The nearest directory at or above `path` holding a pyproject.toml or a .git."""
+    directory = path if path.is_dir() else path.parent
+    for candidate in (directory, *directory.parents):
+        if any((candidate / marker).exists() for marker in ROOT_MARKERS):
+            return candidate
+    return None
+
+
+def project_context(targets: list[SourcePath], exclude: tuple[str, ...], root: Path | None,
+                    warnings: list[str]) -> list[SourcePath]:
+    """The other Python files of the projects the named files belong to: read for what they
+    import, define and call, never reported on. A file linted alone (pre-commit) then gets the
+    findings a run on the whole tree gives it."""
+    named = [t for t in targets if t.explicit]
+    here = Path(os.path.abspath(root)) if root is not None else None
+    roots = set()
+    for target in named:
+        found = project_root(target.path)
+        if found is None and here is not None and here in target.path.parents:
+            found = here  # no project marker: the directory clipguard runs in
+        if found is not None:
+            roots.add(found)
+    known = {t.path for t in targets}
+    found: dict[Path, SourcePath] = {}
+    for top in sorted(roots):
+        for candidate in _walk(str(top), exclude, root, warnings):
+            if candidate.path not in known:
+                found.setdefault(candidate.path, candidate)
+    return list(found.values())

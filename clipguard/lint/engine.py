@@ -17,9 +17,9 @@ from clipguard.analysis.source import SourceError, decode, parse
 from clipguard.diagnostics import Finding
 from clipguard.lint.cache import Cache
 from clipguard.lint.config import Settings
-from clipguard.lint.discovery import discover
+from clipguard.lint.discovery import discover, project_context
 from clipguard.lint.fixer import applicable, fix_file
-from clipguard.lint.gate import Scan, neighbours, scan_file, select_rules
+from clipguard.lint.gate import DEPTH, Scan, scan_file, select_rules
 from clipguard.lint.report import Report
 from clipguard.lint.runner import UNREADABLE, lint_file, lint_text, unreadable
 from clipguard.rule import Rule
@@ -59,10 +59,10 @@ def _lint_paths(paths: list[str], settings: Settings, use_cache: bool, jobs: int
     cache = Cache(root, settings.fingerprint()) if use_cache else None
 
     scans = [scan_file(t, cache) for t in targets]
-    # Modules the named files import are read too (not linted): the files pre-commit passes see
-    # the constants and helpers they use, as a run on the whole tree does.
-    imported = neighbours(scans, root, cache, rules)
-    by_path = {s.file.path: s for s in (*scans, *imported) if s.error is None}
+    # The rest of a named file's project is read too (not linted): its importers, helpers and
+    # constants, so pre-commit finds what a run on the whole tree finds.
+    context = [scan_file(t, cache) for t in project_context(targets, settings.exclude, root, warnings)]
+    by_path = {s.file.path: s for s in (*scans, *context) if s.error is None}
     project = Project(list(by_path))
     sha_by_path = {path: s.sha for path, s in by_path.items()}
     tree = hashlib.sha256("\n".join(f"{p}\0{s.sha}" for p, s in sorted(by_path.items())).encode()).hexdigest()
@@ -114,7 +114,7 @@ def _lint_paths(paths: list[str], settings: Settings, use_cache: bool, jobs: int
                 "display": scan.file.display, "findings": [f.to_json() for f in findings]})
     if cache is not None:
         linted = {w[0].file.path for w in work}
-        for scan in scans:
+        for scan in (*scans, *context):
             if scan.error is None and scan.file.path not in linted:
                 entry = cache.get(str(scan.file.path)) or {}
                 fresh = scan.entry()
@@ -144,8 +144,9 @@ def _rules_for(rules: tuple[type[Rule], ...], codes) -> tuple[type[Rule], ...]:
 
 
 def _deps_key(scan: Scan, project: Project, sha_by_path: dict[Path, str]) -> str:
-    """The content hashes of the project modules this file's findings can depend on."""
-    near = set(project.imported(scan.file.path)) | set(project.importers(scan.file.path))
+    """The content hashes of the project modules this file's findings can depend on: those the
+    analysis can reach through imports, both ways (`gate.DEPTH` edges)."""
+    near = project.nearby(scan.file.path, DEPTH)
     return hashlib.sha256("".join(sorted(sha_by_path.get(p, "") for p in near)).encode()).hexdigest()[:16]
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from clipguard.analysis.flow import flow_of
+from clipguard.analysis.inputs import square_input
 from clipguard.analysis.resizing import api_label, feeding_resizes
 from clipguard.analysis.steps import is_square, size_values
 from clipguard.rule import Invalid, Rule, Valid
@@ -57,6 +58,8 @@ class AspectSquashResize(Rule):
             if step.api == "interpolate" and not squash:
                 values = size_values(flow, step.size)
                 squash = values is not None and len(values) == 1  # an int size is (n, n) there
+            if squash and square_input(self.file, step):
+                continue  # a square crop or slice resized to (n, n) keeps its aspect ratio
             if squash:
                 what = api_label(step)
                 if step.squash_mode:

@@ -6,6 +6,7 @@ import ast
 
 from clipguard.analysis.statistics import number
 from clipguard.rules.fixes import keyword_edit
+from clipguard.analysis.inputs import low_passed
 from clipguard.analysis.resizing import feeding_resizes
 from clipguard.rule import Invalid, Rule, Valid
 
@@ -51,7 +52,8 @@ class ResizeWithoutAntialias(Rule):
                             "reference", edits=[self.file.replace(antialias, "True")], applicability="unsafe",
                             fix_title="Set antialias=True")
             elif step.api == "interpolate" and (antialias is None or off) and resize.kinds \
-                    and resize.kinds <= {"bilinear", "bicubic"} and self._downscale(step.node):
+                    and resize.kinds <= {"bilinear", "bicubic"} and self._downscale(step.node) \
+                    and not low_passed(self.file, step):
                 edit = self.file.replace(antialias, "True") if antialias is not None else \
                     keyword_edit(self.file, step.node, "antialias", "True")
                 self.report(step.node, "`F.interpolate` without `antialias=True` aliases when it "

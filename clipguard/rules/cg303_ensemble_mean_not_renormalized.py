@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from clipguard.analysis.features import similarities
-from clipguard.analysis.states import MEAN, RAW
+from clipguard.analysis.features import returns, similarities
+from clipguard.analysis.resolve import callers
+from clipguard.analysis.states import MEAN, RAW, Operand
 from clipguard.analysis.vocab.features import IMPORTED_SOURCE_TRIGGERS, SOURCE_TRIGGERS
 from clipguard.rules.fixes import normalize_edits
 from clipguard.rule import Invalid, Rule
@@ -84,3 +85,13 @@ print(query @ prototype)
                 node = mean.state.origin if here else similarity.node
                 edits = normalize_edits(self.file, [mean])
                 self.report(node, edits=edits, fix_title="L2-normalize the mean")
+        for escaped in returns(self.file):
+            state = escaped.state
+            if state is None or state.kind != MEAN or callers(self.file, escaped.scope):
+                continue  # what callers do with it decides, where there are callers
+            here = state.origin is not None and state.path == self.file.path
+            node = state.origin if here else escaped.node
+            operand = Operand(escaped.node, state, state.origin if here else None, state.backend)
+            self.report(node, "a mean of normalized embeddings is returned without normalizing "
+                        "again: it is shorter than unit length, so its dot products are not cosines",
+                        edits=normalize_edits(self.file, [operand]), fix_title="L2-normalize the mean")

@@ -1,25 +1,23 @@
 """The byte-level gate: which rules to run on which file, decided from bytes, without parsing.
 
-`scan_file` reads each file once (or restores it from the cache), `neighbours` adds the project
-modules that files named alone import, and `select_rules` picks each file's rules from its own
-trigger bytes and from what the modules it imports carry to it.
+`scan_file` reads each file once (or restores it from the cache), and `select_rules` picks each
+file's rules from its own trigger bytes and from what the modules it imports carry to it.
 """
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from clipguard.analysis.project import Project
-from clipguard.lint.cache import Cache
-from clipguard.lint.discovery import SourcePath, imported_files
 from clipguard.lint.gate.carriers import names_any, trigger_carriers
 from clipguard.lint.gate.imports import bound_names
-from clipguard.lint.gate.markers import CROSS_MODULE, prepares_images
+from clipguard.lint.gate.markers import prepares_images
 from clipguard.lint.gate.scan import Scan, scan_file
 from clipguard.rule import Rule
 
-__all__ = ["Scan", "neighbours", "scan_file", "select_rules"]
+DEPTH = 3  # import edges the analysis follows from CLIP code (tracing.IMPORTER_DEPTH)
+
+__all__ = ["DEPTH", "Scan", "scan_file", "select_rules"]
 
 
 def select_rules(scans: dict[Path, Scan], project: Project, rules: tuple[type[Rule], ...]) -> dict[Path, tuple[str, ...]]:
@@ -75,12 +73,14 @@ def select_rules(scans: dict[Path, Scan], project: Project, rules: tuple[type[Ru
     imported = [r for r in rules if r.imported_triggers]
     for scan in scans.values():
         imports(scan)
-    markers = [s for s in scans.values() if s.mentions_clip]
-    context = {s.file.path for s in markers}
-    for scan in markers:  # the modules CLIP code imports, and the modules that import CLIP code
-        context.update(p for p in project.imported(scan.file.path) if p in scans and prepares(p))
-        if scan.builds_clip:
-            context.update(p for p in project.importers(scan.file.path) if p in scans)
+    markers = [s.file.path for s in scans.values() if s.mentions_clip]
+    context = set(markers)
+    # the modules CLIP code imports (at any depth the analysis follows) that prepare images, and
+    # the modules importing a module that builds CLIP or hands out its features
+    for path in _closure(markers, project.imported, scans):
+        if prepares(path):
+            context.add(path)
+    context |= _closure([s.file.path for s in scans.values() if s.builds_clip], project.importers, scans)
     selected: dict[Path, tuple[str, ...]] = {}
     for path in context:
         scan = scans[path]
@@ -94,28 +94,11 @@ def select_rules(scans: dict[Path, Scan], project: Project, rules: tuple[type[Ru
     return selected
 
 
-def neighbours(scans: list[Scan], root: Path, cache: Cache | None, rules: tuple[type[Rule], ...],
-                depth: int = 2) -> list[Scan]:
-    """Project files that the explicitly named files import (and what those import), not given,
-    that hold something the rules read across modules in a statement the importer names."""
-    root = Path(os.path.abspath(root))
-    words = tuple({*CROSS_MODULE, *(t for r in rules for t in r.imported_triggers)})
-    known = {s.file.path for s in scans}
-    frontier = [s for s in scans if s.file.explicit and s.error is None]
-    found: list[Scan] = []
+def _closure(start: list[Path], step, scans: dict, depth: int = DEPTH) -> set[Path]:
+    """The modules `step` (imports, or importers) reaches from `start` within `depth` edges."""
+    seen = set(start)
+    frontier = list(start)
     for _ in range(depth):
-        fresh = []
-        for scan in frontier:
-            for path in imported_files(scan.file.path, scan.module_names(), root):
-                if path in known:
-                    continue
-                known.add(path)
-                neighbour = scan_file(SourcePath(str(path), path, False), cache)
-                if neighbour.error is not None:
-                    continue
-                if names_any(trigger_carriers(neighbour.bytes(), words, bound_names),
-                                       scan.bytes()):
-                    found.append(neighbour)
-                    fresh.append(neighbour)
-        frontier = fresh
-    return found
+        frontier = [n for p in frontier for n in step(p) if n in scans and n not in seen]
+        seen.update(frontier)
+    return seen - set(start)

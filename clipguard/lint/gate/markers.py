@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 
 # Signs that a module uses a CLIP-family model, searched in the lower-cased bytes. Deliberately
 # broad: a false "yes" costs one parse, a false "no" a missed finding. Besides these, any "clip"
@@ -22,10 +23,6 @@ ENCODERS = (b"encode_image", b"encode_text", b"get_image_features", b"get_text_f
 # Calls, not mentions: documentation utilities that name these methods are imported everywhere.
 CLIP_SOURCES = (*(b"." + m + b"(" for m in ENCODERS),
                 b"clip.load(", b"create_model_and_transforms(", b"create_model_from_pretrained(")
-# What the analysis reads in another module besides the rules' imported triggers, written as
-# code: a helper that hands images to CLIP, a class with its own encoder method.
-CROSS_MODULE = (*(b"." + m + b"(" for m in ENCODERS), *(b"def " + m + b"(" for m in ENCODERS),
-                b".visual(", b".vision_model(", b".vision_tower(", b".image_encoder(")
 # A module that does not mention CLIP matters only if it prepares images (a pipeline its
 # CLIP-using importers apply): it then names an image library or a normalization config.
 IMAGE_WORK = (b"torchvision", b"albumentations", b"cv2", b"PIL", b"kornia", b"interpolate",
@@ -44,5 +41,11 @@ def prepares_images(data: bytes) -> bool:
     return any(word in data for word in IMAGE_WORK)
 
 
+# transformers CLIP-family classes or checkpoints loaded with `from_pretrained`
+HF_CLIP_SOURCE = re.compile(rb"(?:CLIP|Siglip2?|AltCLIP|ChineseCLIP)\w*\.from_pretrained\(|"
+                            rb"from_pretrained\(\s*[\"'][^\"'\n]*(?:clip|siglip)", re.IGNORECASE)
+
+
 def has_clip_source(data: bytes) -> bool:
-    return any(source in data for source in CLIP_SOURCES)
+    return any(source in data for source in CLIP_SOURCES) or (
+        b"from_pretrained(" in data and HF_CLIP_SOURCE.search(data) is not None)
