@@ -20,7 +20,8 @@ from clipguard.check.compare import compare
 from clipguard.check.diagnose import diagnose
 from clipguard.check.probes import probe_set
 from clipguard.check.reference import references
-from clipguard.check.types import EQUIVALENT_MAX_ABS, Output, Probe
+from clipguard.check.tolerance import EQUIVALENT_MAX_ABS
+from clipguard.check.types import Output, Probe
 from clipguard.profiles import CLIP_MEAN, CLIP_STD, IMAGENET_MEAN, IMAGENET_STD, Profile, openai
 
 N = 224

@@ -15,7 +15,7 @@ from torchvision.transforms import v2
 
 from clipguard.check.probes import probe_set
 from clipguard.check.reference import normalize, shortest_side_size, to_unit_tensor
-from clipguard.check.types import EQUIVALENT_MAX_ABS
+from clipguard.check.tolerance import EQUIVALENT_MAX_ABS
 from clipguard.profiles import CLIP_MEAN, CLIP_STD, openai
 from clipguard.testing import assert_matches_reference, check_pipeline
 

@@ -6,19 +6,8 @@ import math
 
 import numpy as np
 
-from clipguard.check.types import (
-    DRIFT,
-    EQUIVALENT,
-    EQUIVALENT_MAX_ABS,
-    EQUIVALENT_MEAN_ABS,
-    ERROR,
-    EXACT,
-    EXACT_MAX_ABS,
-    SHAPE,
-    Comparison,
-    Output,
-    Probe,
-)
+from clipguard.check.tolerance import EXACT_MAX_ABS, within
+from clipguard.check.types import DRIFT, EQUIVALENT, ERROR, EXACT, SHAPE, Comparison, Output, Probe
 
 STATUS_ORDER = (EXACT, EQUIVALENT, DRIFT, SHAPE, ERROR)
 
@@ -35,14 +24,10 @@ def peak_for(profile) -> float:
 
 
 def status_for(max_abs: float, mean_abs: float) -> str:
-    """The DESIGN tolerance: exact, equivalent (one 8-bit step) or drift."""
-    if not (math.isfinite(max_abs) and math.isfinite(mean_abs)):
+    """The tolerance of docs/design.md: exact, equivalent (one 8-bit step) or drift."""
+    if not within(max_abs, mean_abs):
         return DRIFT
-    if max_abs <= EXACT_MAX_ABS:
-        return EXACT
-    if max_abs <= EQUIVALENT_MAX_ABS and mean_abs <= EQUIVALENT_MEAN_ABS:
-        return EQUIVALENT
-    return DRIFT
+    return EXACT if max_abs <= EXACT_MAX_ABS else EQUIVALENT
 
 
 def compare(probe: Probe, output: Output, reference: np.ndarray, peak: float = 1.0) -> Comparison:

@@ -210,3 +210,23 @@ def _probe_set(kind: str) -> tuple[Probe, ...]:
 def probe_set(kind: str = "quick") -> list[Probe]:
     """The `quick` (about 10) or `full` (about 30) probe set, generated once per process."""
     return [Probe(p.name, p.image.copy(), p.purpose) for p in _probe_set(kind)]
+
+
+def user_images(directory: str | Path) -> tuple[list[Probe], list[str]]:
+    """The images of a folder (`--images`) as probes, loaded as PIL loads them, with a note per
+    file that is not an image PIL can open. Raises ValueError when there is no image at all."""
+    folder = Path(directory)
+    if not folder.is_dir():
+        raise ValueError(f"--images {directory}: not a folder")
+    probes, notes = [], []
+    for path in sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith(".")):
+        try:
+            with Image.open(path) as image:
+                image.load()
+        except (OSError, ValueError, Image.DecompressionBombError) as error:
+            notes.append(f"--images: {path.name} skipped: not an image Pillow can open ({error})")
+            continue
+        probes.append(Probe(f"image-{path.name}", image, f"your image {path.name}"))
+    if not probes:
+        raise ValueError(f"--images {directory}: no image Pillow can open in that folder")
+    return probes, notes

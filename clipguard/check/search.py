@@ -6,7 +6,7 @@ candidate. Geometry is searched first with the profile's interpolation, then int
 best geometry, then geometry again if the interpolation changed. An ablation puts the reference
 back in one dimension at a time and measures how much worse the fit gets, per probe: that loss
 is the evidence that the dimension is a cause. A dimension is also a cause on the probes that
-reverting it alone pushes outside the DESIGN tolerance: tensor resizes differ from Pillow's only
+reverting it alone pushes outside the tolerance of docs/design.md: tensor resizes differ from Pillow's only
 by rounding, a few 8-bit steps on sharp edges, which the mean barely sees.
 """
 
@@ -20,7 +20,8 @@ import numpy as np
 
 from clipguard.check import hypotheses as hyp
 from clipguard.check.estimate import Affine, fit_channel_maps, same_stats, spread_ratio
-from clipguard.check.types import EQUIVALENT_MAX_ABS, EQUIVALENT_MEAN_ABS, Probe
+from clipguard.check.tolerance import residual_within
+from clipguard.check.types import Probe
 from clipguard.profiles import Profile
 
 # Channel maps from the rendered RGB tensor: as is, reversed, or greyscale in every channel
@@ -69,7 +70,7 @@ class ProbeLoss(NamedTuple):
     best: float  # mean abs error under the best fit
     reverted_max: float
     best_max: float
-    breaks_tolerance: bool  # within the DESIGN tolerance under the best fit, outside reverted
+    breaks_tolerance: bool  # within the tolerance (docs/design.md) under the best fit, outside reverted
 
 
 @dataclass
@@ -99,12 +100,9 @@ def target_size(array: np.ndarray, n: int) -> int:
     return height if height == width else n
 
 
-def _needs(reverted: float, best: float) -> bool:
+def needs(reverted: float, best: float) -> bool:
+    """Whether reverting a dimension hurts the fit enough to make it a cause."""
     return reverted > RELATIVE * best + ABSOLUTE
-
-
-def _within_tolerance(residual: np.ndarray) -> bool:
-    return bool(residual.max() <= EQUIVALENT_MAX_ABS and residual.mean() <= EQUIVALENT_MEAN_ABS)
 
 
 class Search:
@@ -219,7 +217,7 @@ class Search:
             x = self._render(probe, fit.geometry, fit.interpolation)
             if x is None:
                 return None
-            if not _within_tolerance(self._residual(probe, x, fit.order, fit.affine)):
+            if not residual_within(self._residual(probe, x, fit.order, fit.affine)):
                 failing.append(probe.name)
         return failing
 
@@ -253,8 +251,8 @@ class Search:
             residuals = [self._residual(probe, x, fit.order, fit.affine)
                          for x, fit in ((x_reverted, reverted), (x_best, best))]
             errors = [float(r.mean()) for r in residuals]
-            breaks = not _within_tolerance(residuals[0]) and _within_tolerance(residuals[1])
-            if _needs(*errors) or breaks:
+            breaks = not residual_within(residuals[0]) and residual_within(residuals[1])
+            if needs(*errors) or breaks:
                 found[probe.name] = ProbeLoss(errors[0], errors[1], float(residuals[0].max()),
                                               float(residuals[1].max()), breaks)
         return found
@@ -290,7 +288,7 @@ class Search:
             if reverted is None:
                 continue
             losses = self._per_probe(best, reverted)
-            if not _needs(reverted.error, best.error):  # then only the tolerance breaks count
+            if not needs(reverted.error, best.error):  # then only the tolerance breaks count
                 losses = {name: loss for name, loss in losses.items() if loss.breaks_tolerance}
             ablation = Ablation(dimension, value, reference, reverted,
                                 {name: (loss.reverted, loss.best) for name, loss in losses.items()})
