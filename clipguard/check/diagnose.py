@@ -17,11 +17,11 @@ import numpy as np
 
 from clipguard.check import causes as ids
 from clipguard.check import hypotheses as hyp
+from clipguard.check import modes
 from clipguard.check.estimate import KNOWN_STATS, Affine, looks_uint8, name_stats
 from clipguard.check.execute import SEEDS
 from clipguard.check.fixes import suggest
 from clipguard.check.hypotheses import TENSOR_RESIZES, no_crop
-from clipguard.check.modes import mode_findings
 from clipguard.check.search import (
     Ablation,
     Fit,
@@ -93,7 +93,7 @@ def diagnose(probes: list[Probe], outputs: dict[str, Output], references: dict[s
     if search is not None and reverted:
         everything = [p for p in probes if p.name in arrays
                       and _drifted(arrays[p.name], references[p.name])]
-        _attribute_rest(causes, reverted, everything, arrays, search, model)
+        _attribute_rest(causes, reverted, everything, arrays, search, model, context)
     causes += _dtype_causes(outputs, causes, context)
     _note_pil_outputs(causes, outputs)
     return _rank(_merge(causes), {p.name for p in rgb})
@@ -290,7 +290,7 @@ def _normalization_cause(affine: Affine, profile: Profile) -> tuple[str, dict[st
 
 def _mode_causes(others: list[Probe], arrays: dict[str, np.ndarray], context: Context,
                  model: Fit) -> list[Cause]:
-    findings = mode_findings(others, arrays, context.profile, model,
+    findings = modes.mode_findings(others, arrays, context.profile, model,
                              reference_geometry(context.profile))
     if not findings:
         return []
@@ -317,10 +317,13 @@ def _residuals(probe: Probe, y: np.ndarray, fit: Fit, search: Search) -> list[np
 
 
 def _attribute_rest(causes: list[Cause], reverted: list[tuple[Fit, Cause]], drifted: list[Probe],
-                    arrays: dict[str, np.ndarray], search: Search, model: Fit) -> None:
+                    arrays: dict[str, np.ndarray], search: Search, model: Fit,
+                    context: Context) -> None:
     """Drifted probes no cause names yet join each value cause whose reversal they need: the
-    large ones, the non-RGB ones the model explains, those of another output size."""
+    large ones, the non-RGB ones the model explains, those of another output size. A non-RGB
+    probe that only converting before resizing brings within the tolerance is mode.conversion."""
     covered = {name for cause in causes for name in cause.probes}
+    converted: dict[str, dict[str, Any]] = {}
     for probe in drifted:
         if probe.name in covered:
             continue
@@ -328,16 +331,27 @@ def _attribute_rest(causes: list[Cause], reverted: list[tuple[Fit, Cause]], drif
         best = _residuals(probe, y, model, search)
         if not best:
             continue
-        chosen = min(range(len(best)), key=lambda i: float(best[i].mean()))
-        best_error = float(best[chosen].mean())
+        best_error = min(float(r.mean()) for r in best)
+        best_within = any(residual_within(r) for r in best)
+        named = False
         for fit, cause in reverted:
             residuals = _residuals(probe, y, fit, search)
             if not residuals:
                 continue
-            other = residuals[chosen]
-            broken = residual_within(best[chosen]) and not residual_within(other)
-            if needs(float(other.mean()), best_error) or broken:
+            broken = best_within and not any(residual_within(r) for r in residuals)
+            if needs(min(float(r.mean()) for r in residuals), best_error) or broken:
                 cause.probes = sorted({*cause.probes, probe.name})
+                named = True
+        if not named and len(best) == 2 and residual_within(best[1]) and not residual_within(
+                best[0]):
+            converted.setdefault(probe.mode, {
+                "probe": probe.name, "best_hypothesis": modes.CONVERSION_NAMES["before"],
+                "max_abs_vs_reference": round(float(best[0].max()), 5),
+                "max_abs_under_hypothesis": round(float(best[1].max()), 5)})
+            converted[probe.mode].setdefault("probes", []).append(probe.name)
+    if converted:
+        names = [name for finding in converted.values() for name in finding.pop("probes")]
+        causes.append(context.cause(ids.MODE_CONVERSION, 1.0, {"modes": converted}, names))
 
 
 def _dtype_causes(outputs: dict[str, Output], causes: list[Cause], context: Context) -> list[Cause]:
@@ -375,6 +389,8 @@ def _merge(causes: list[Cause]) -> list[Cause]:
         else:
             kept.probes = sorted(set(kept.probes) | set(cause.probes))
             kept.confidence = max(kept.confidence, cause.confidence)
+            if isinstance(kept.evidence.get("modes"), dict) and "modes" in cause.evidence:
+                kept.evidence["modes"] = {**cause.evidence["modes"], **kept.evidence["modes"]}
     return list(merged.values())
 
 
