@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import os
 import random
+import re
 import sys
 import traceback
 from collections.abc import Callable, Iterator
@@ -24,8 +25,10 @@ from clipguard.check.tolerance import EXACT_MAX_ABS
 from clipguard.check.types import Output, Probe
 
 SEEDS = (0, 1)  # one per run of a probe
-# Exceptions that say "not this type of input"; a ValueError about a value is a finding.
+# Exceptions that say "not this type of input": their type, or a message that names a type
+# (read_image given a PIL image fails to open the file "<PIL.Image.Image ...>").
 REFUSALS = ("TypeError", "AttributeError")
+_NAMES_A_TYPE = re.compile(r"PIL|Image|ndarray|[Tt]ensor|\bstr\b|path|type")
 RANDOM_STEPS = ("Random", "ColorJitter", "TrivialAugment", "AutoAugment", "RandAugment", "AugMix")
 LIBRARIES = ("torchvision", "transformers", "open_clip", "timm", "PIL", "cv2", "albumentations",
              "kornia", "clip", "numpy", "torch")
@@ -90,8 +93,8 @@ def spread(first: Output, second: Output) -> dict[str, Any] | None:
     """How two runs on the same probe differ; None when they agree."""
     if (first.array is None) != (second.array is None):
         return {"errors": [first.error, second.error]}
-    if first.array is None:
-        return None if first.error == second.error else {"errors": [first.error, second.error]}
+    if first.array is None:  # both raised; messages may differ by an address, not a verdict
+        return None
     if first.array.shape != second.array.shape:
         return {"shapes": [list(first.array.shape), list(second.array.shape)]}
     import numpy as np
@@ -115,8 +118,20 @@ def run_probe(pipeline: Callable, probe: Probe, form: str = inputs.PIL, folder: 
     return first
 
 
+def _passed_through(output: Output, probe: Probe, form: str, folder: str | None) -> bool:
+    """Whether the pipeline returned its input untouched (as torchvision v2 does with types it
+    does not know): that form was not taken."""
+    import numpy as np
+
+    fed = adapt(probe.name, inputs.feed(probe.image, form, probe.name, folder))
+    return fed.array is not None and fed.array.shape == output.array.shape and bool(
+        np.array_equal(fed.array, output.array))
+
+
 def _refused(output: Output) -> bool:
-    return output.skipped is None and (output.error or "").startswith(REFUSALS)
+    error = output.error or ""
+    return output.skipped is None and bool(error.startswith(REFUSALS) or _NAMES_A_TYPE.search(
+        error.partition(":")[2]))
 
 
 def run_probes(pipeline: Callable, probes: list[Probe], form: str | None, folder: str | None,
@@ -136,7 +151,7 @@ def run_probes(pipeline: Callable, probes: list[Probe], form: str | None, folder
     trial = next((p for p in probes if p.mode == "RGB"), probes[0])
     for alternative in inputs.FALLBACKS:
         output = _once(pipeline, trial, alternative, folder, SEEDS[0], catch, restore)
-        if output.array is not None:
+        if output.array is not None and not _passed_through(output, trial, alternative, folder):
             refusal = next(o.error for o in outputs if o.error)
             send("input", alternative, refusal)
             for probe in probes:

@@ -200,7 +200,9 @@ def find_pipeline(module: ModuleType, object_name: str | None = None) -> tuple[C
     if candidates:
         raise LoadError(f"several callables in {label} could be the pipeline "
                         f"({', '.join(candidates)}); name one as TARGET:OBJECT")
-    others = (f"; {', '.join(callables)} take one argument but show no image in their parameter "
+    one = len(callables) == 1
+    others = (f"; {', '.join(callables)} {'takes' if one else 'take'} one argument but "
+              f"{'shows' if one else 'show'} no image in {'its' if one else 'their'} parameter "
               "or body" if callables else "")
     raise LoadError(f"no pipeline found in {label}: looked for {LOOKED_FOR}, and a callable "
                     f"that takes one image{others}; name it as TARGET:OBJECT")

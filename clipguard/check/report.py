@@ -17,6 +17,9 @@ from clipguard.check.tolerance import EQUIVALENT_MAX_ABS, EQUIVALENT_MEAN_ABS
 from clipguard.check.types import DRIFT, EQUIVALENT, ERROR, EXACT, SHAPE, Comparison
 
 SHOWN = 3  # entries of a per-probe table shown in text; JSON has them all
+# Evidence keyed by probe name: numbers per probe, or a message or shape per probe.
+NUMBER_TABLES = ("per_probe",)
+GROUPED_TABLES = ("errors", "output_shapes", "shapes_between_runs", "errors_between_runs")
 
 # ---------------------------------------------------------------- numbers
 
@@ -61,17 +64,16 @@ def _grouped(table: dict[str, Any]) -> str:
     return "; ".join(parts)
 
 
-def plain(value: Any) -> str:
+def plain(value: Any, key: str = "") -> str:
     """Evidence in plain numbers: tuples for lists, `key=value` for small dicts, the few largest
-    rows of a per-probe table, grouped messages."""
+    rows of a per-probe table, messages grouped by probe."""
     if hasattr(value, "tolist"):
         value = value.tolist()
     if isinstance(value, dict) and value:
         rows = list(value.values())
-        if all(isinstance(r, dict) and r and all(_is_number(v) for v in r.values())
-               for r in rows) and len(value) > 1:
+        if key in NUMBER_TABLES and all(isinstance(r, dict) and r for r in rows):
             return _per_probe(value)
-        if all(isinstance(r, (str, list)) for r in rows) and len(value) > 1:
+        if key in GROUPED_TABLES:
             return _grouped(value)
         return ", ".join(f"{k}={_nested(v)}" for k, v in value.items())
     if isinstance(value, (list, tuple)):
@@ -92,7 +94,7 @@ def evidence_line(evidence: dict[str, Any]) -> str:
     parts = []
     for key, value in evidence.items():
         label = key.replace("_", " ")
-        parts.append(f"{label}: {plain(value)}" if isinstance(value, dict) else
+        parts.append(f"{label}: {plain(value, key)}" if isinstance(value, dict) else
                      f"{key}={plain(value)}")
     return "; ".join(parts)
 
@@ -226,7 +228,8 @@ def input_line(result: CheckResult) -> str | None:
     form = result.run.input_form
     if form == "pil":
         return None
-    why = (f"the pipeline refused PIL images ({result.run.refusal}) and took these"
+    refusal = (result.run.refusal or "")[:160]
+    why = (f"the pipeline refused PIL images ({refusal}) and took these"
            if result.run.refusal else "as --input asked")
     return f"input: {DESCRIPTIONS.get(form, form)}, {why}"
 
