@@ -18,7 +18,8 @@ from torchvision.transforms import v2
 from clipguard.check.adapt import adapt
 from clipguard.check.compare import compare
 from clipguard.check.diagnose import diagnose
-from clipguard.check.probes import probe_set
+from clipguard.check.evaluate import processable
+from clipguard.check.probes import probe_set as all_probes
 from clipguard.check.reference import references
 from clipguard.check.tolerance import EQUIVALENT_MAX_ABS
 from clipguard.check.types import Output, Probe
@@ -27,6 +28,12 @@ from clipguard.profiles import CLIP_MEAN, CLIP_STD, IMAGENET_MEAN, IMAGENET_STD,
 N = 224
 BICUBIC, BILINEAR = T.InterpolationMode.BICUBIC, T.InterpolationMode.BILINEAR
 PROFILE = openai("ViT-B/32")
+
+
+def probe_set(kind: str = "quick"):
+    """The probes the installed Pillow can process as the reference does (all, on Pillow >= 11)."""
+    return processable(all_probes(kind))
+
 
 
 # ---------------------------------------------------------------- running a pipeline in-process

@@ -129,16 +129,17 @@ def _check(target, model, output_format, save_diffs, probe_set_name, input_form,
 
         outputs = {name: output.array for name, output in result.outputs.items()}
         result.impact = measure(source, result.references, outputs)
-    from clipguard.check import formats
-
-    click.echo(formats.render(output_format, result), nl=False)
-    if save_diffs:
+    written = []
+    if save_diffs:  # before the report: a failure here must leave stdout clean
         from clipguard.check.diffs import save_diffs as write
 
         written = write(result, save_diffs)
-        if written and output_format == "text":
-            plural = "s" * (len(written) != 1)
-            click.echo(f"wrote {len(written)} diff image{plural} to {save_diffs}")
+    from clipguard.check import formats
+
+    click.echo(formats.render(output_format, result), nl=False)
+    if written and output_format == "text":
+        plural = "s" * (len(written) != 1)
+        click.echo(f"wrote {len(written)} diff image{plural} to {save_diffs}")
     return result.passed
 
 

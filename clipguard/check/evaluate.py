@@ -177,3 +177,9 @@ def evaluate(target: str, run: RunResult, probes: list[Probe], profile: Profile 
 def _squeezed(arrays: dict[str, Any]) -> dict[str, Any]:
     """Arrays without a batch dimension of one."""
     return {name: a[0] if a.ndim == 4 and a.shape[0] == 1 else a for name, a in arrays.items()}
+
+
+def processable(probes: list[Probe], profile: Profile | None = None) -> list[Probe]:
+    """The probes the installed libraries can process as the reference does."""
+    skipped = reference_set(probes, profile or openai(DEFAULT_MODEL)).skipped
+    return [p for p in probes if p.name not in skipped]
