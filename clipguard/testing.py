@@ -32,13 +32,19 @@ def _profile(model: str):
 
     profile = resolve(model)
     if profile is None:
-        raise ValueError(f"unknown model {model!r}: use an OpenAI name (ViT-B/32), "
-                         "open_clip:MODEL/TAG, or a Hugging Face id")
+        raise ValueError(
+            f"unknown model {model!r}: use an OpenAI name (ViT-B/32), "
+            "open_clip:MODEL/TAG, or a Hugging Face id"
+        )
     return profile
 
 
-def check_pipeline(pipeline: Callable[[Any], Any], model: str = "ViT-B/32",
-                   probes: str = "quick", input: str | None = None):
+def check_pipeline(
+    pipeline: Callable[[Any], Any],
+    model: str = "ViT-B/32",
+    probes: str = "quick",
+    input: str | None = None,
+):
     """Run `pipeline` on the probes and compare it with `model`'s reference: a CheckResult.
 
     `input` is the form each probe is given in (see `clipguard check --input`); None means PIL
@@ -67,8 +73,9 @@ def check_pipeline(pipeline: Callable[[Any], Any], model: str = "ViT-B/32",
     return evaluate(run.pipeline, run, probe_list, profile, refs)
 
 
-def assert_matches_reference(pipeline: Callable[[Any], Any], model: str = "ViT-B/32",
-                             probes: str = "quick") -> None:
+def assert_matches_reference(
+    pipeline: Callable[[Any], Any], model: str = "ViT-B/32", probes: str = "quick"
+) -> None:
     """Fail with a readable message unless `pipeline` matches `model`'s reference transform.
 
     `probes` is "quick" (about 10 images) or "full" (about 30). Within one 8-bit step (the

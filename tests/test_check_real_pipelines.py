@@ -26,8 +26,14 @@ PIPELINES = ROOT / "fixtures" / "pipelines"
 
 
 def _cli(*args, timeout=300):
-    return subprocess.run([sys.executable, "-m", "clipguard.check.command", *map(str, args)],
-                          cwd=ROOT, capture_output=True, text=True, timeout=timeout, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "clipguard.check.command", *map(str, args)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
 
 
 def _json(*args):
@@ -57,8 +63,15 @@ def test_no_pipeline_is_exit_2_naming_what_was_looked_for():
 def test_an_internal_error_is_one_line_and_a_json_error(tmp_path):
     blocker = tmp_path / "a-file"
     blocker.write_text("")
-    done = _cli(PIPELINES / "opencv_style.py", "--probes", "quick", "--format", "json",
-                "--save-diffs", blocker / "diffs")
+    done = _cli(
+        PIPELINES / "opencv_style.py",
+        "--probes",
+        "quick",
+        "--format",
+        "json",
+        "--save-diffs",
+        blocker / "diffs",
+    )
     assert done.returncode == 2 and "Traceback" not in done.stderr
     assert done.stderr.startswith("clipguard check: error: internal error: ")
     assert len(done.stderr.strip().splitlines()) == 1
@@ -108,7 +121,7 @@ def test_to_tensor_into_a_transformers_processor_is_a_double_rescale():
 
 
 def test_read_image_pipeline_takes_paths_automatically():
-    done, report = _json(PIPELINES / "read_image_v2.py", "--probes", "quick")
+    _done, report = _json(PIPELINES / "read_image_v2.py", "--probes", "quick")
     assert report["input"] == "path"
     assert not any(c["id"] in ("error", "geometry.size") for c in report["causes"])
     rgb = [p for p in report["probes"] if p["mode"] == "RGB"]
@@ -118,9 +131,14 @@ def test_read_image_pipeline_takes_paths_automatically():
 
 
 def test_explicit_input_forms():
-    pipeline = v2.Compose([
-        v2.Resize(224, interpolation=v2.InterpolationMode.BICUBIC), v2.CenterCrop(224),
-        v2.ToDtype(torch.float32, scale=True), v2.Normalize(CLIP_MEAN, CLIP_STD)])
+    pipeline = v2.Compose(
+        [
+            v2.Resize(224, interpolation=v2.InterpolationMode.BICUBIC),
+            v2.CenterCrop(224),
+            v2.ToDtype(torch.float32, scale=True),
+            v2.Normalize(CLIP_MEAN, CLIP_STD),
+        ]
+    )
     result = check_pipeline(pipeline, input="tensor-uint8")
     assert result.run.input_form == "tensor-uint8" and result.run.refusal is None
     assert all(c.mean_abs < 1e-3 for c in result.comparisons if c.mode == "RGB")
@@ -149,13 +167,16 @@ def test_images_folder_adds_the_users_own_images(tmp_path):
     Image.new("RGB", (320, 200), (200, 30, 90)).save(tmp_path / "mine.png")
     Image.new("L", (100, 100), 128).save(tmp_path / "grey.jpg")
     (tmp_path / "notes.txt").write_text("not an image")
-    done, report = _json(PIPELINES / "numpy_reimplementation.py", "--probes", "quick",
-                         "--images", tmp_path)
+    _done, report = _json(
+        PIPELINES / "numpy_reimplementation.py", "--probes", "quick", "--images", tmp_path
+    )
     names = {p["name"]: p for p in report["probes"]}
     assert {"image-mine.png", "image-grey.jpg"} <= set(names)
     assert names["image-grey.jpg"]["mode"] == "L" and names["image-mine.png"]["size"] == [320, 200]
     assert any("notes.txt skipped" in note for note in report["notes"])
-    assert _cli(PIPELINES / "numpy_reimplementation.py", "--images", tmp_path / "none").returncode == 2
+    assert (
+        _cli(PIPELINES / "numpy_reimplementation.py", "--images", tmp_path / "none").returncode == 2
+    )
 
 
 # ---------------------------------------------------------------- profiles and fixes
@@ -166,8 +187,9 @@ def test_siglip_processor_is_pointed_at_a_siglip_profile():
     suggestion = report["suggested_model"]
     assert done.returncode == 1 and "SigLIP" in suggestion["model"]
     assert suggestion["mean_abs"] < suggestion["mean_abs_current"] / 100
-    done, report = _json(PIPELINES / "siglip_processor.py", "--probes", "quick",
-                         "--model", suggestion["model"])
+    done, report = _json(
+        PIPELINES / "siglip_processor.py", "--probes", "quick", "--model", suggestion["model"]
+    )
     ids = {c["id"] for c in report["causes"]}
     assert not ids & {"normalization.other", "geometry.squash"} and not report["suggested_model"]
 
@@ -178,9 +200,14 @@ def test_fix_text_follows_a_squash_profile():
     def rgb_only(image):
         if image.mode != "RGB":
             raise ValueError("RGB only")
-        return v2.Compose([v2.Resize((224, 224), interpolation=v2.InterpolationMode.BICUBIC),
-                           v2.ToImage(), v2.ToDtype(torch.float32, scale=True),
-                           v2.Normalize((0.5,) * 3, (0.5,) * 3)])(image)
+        return v2.Compose(
+            [
+                v2.Resize((224, 224), interpolation=v2.InterpolationMode.BICUBIC),
+                v2.ToImage(),
+                v2.ToDtype(torch.float32, scale=True),
+                v2.Normalize((0.5,) * 3, (0.5,) * 3),
+            ]
+        )(image)
 
     result = check_pipeline(rgb_only, model=profile.name)
     mode_error = next(c for c in result.causes if c.id == "mode.error")
@@ -190,19 +217,20 @@ def test_fix_text_follows_a_squash_profile():
 def test_timm_defaults_get_timm_fixes_and_its_clip_config_matches():
     import timm.data
 
-    done, report = _json(PIPELINES / "timm_default.py", "--probes", "quick")
+    _done, report = _json(PIPELINES / "timm_default.py", "--probes", "quick")
     causes = {c["id"]: c for c in report["causes"]}
     assert {"geometry.scale", "normalization.imagenet", "interpolation.bilinear"} <= set(causes)
     assert "crop_pct=1.0" in causes["geometry.scale"]["fix"]
     assert "interpolation='bicubic'" in causes["interpolation.bilinear"]["fix"]
-    clip_config = timm.data.create_transform(224, interpolation="bicubic", crop_pct=1.0,
-                                             mean=CLIP_MEAN, std=CLIP_STD)
+    clip_config = timm.data.create_transform(
+        224, interpolation="bicubic", crop_pct=1.0, mean=CLIP_MEAN, std=CLIP_STD
+    )
     result = check_pipeline(clip_config)
     assert all(c.status in ("exact", "equivalent") for c in result.comparisons if c.mode == "RGB")
 
 
 def test_every_failing_probe_is_explained_on_imagenet_statistics():
-    done, report = _json(PIPELINES / "imagenet_stats.py")
+    _done, report = _json(PIPELINES / "imagenet_stats.py")
     failing = {p["name"] for p in report["probes"] if p["status"] != "exact"}
     explained = {name for cause in report["causes"] for name in cause["probes"]}
     assert len(failing) >= 25 and failing <= explained and report["unexplained"] == []
@@ -243,13 +271,16 @@ def test_junit_and_github_formats():
 
 def test_show_output_prints_what_the_pipeline_printed(tmp_path):
     chatty = tmp_path / "chatty.py"
-    chatty.write_text((PIPELINES / "numpy_reimplementation.py").read_text() + textwrap.dedent("""
+    chatty.write_text(
+        (PIPELINES / "numpy_reimplementation.py").read_text()
+        + textwrap.dedent("""
         print("hello from import")
         _inner = preprocess
         def preprocess(image):
             print("processing", image.size)
             return _inner(image)
-    """))
+    """)
+    )
     quiet = _cli(chatty, "--probes", "quick")
     assert "hello" not in quiet.stderr and "-s shows them" in quiet.stdout
     shown = _cli(chatty, "--probes", "quick", "-s")

@@ -21,13 +21,13 @@ with warnings.catch_warnings():
 
 open_clip = pytest.importorskip("open_clip")
 
-FULL = probe_set("full")
-
 
 def probe_set(kind: str = "quick"):
     """The probes the installed Pillow can process as the reference does (all, on Pillow >= 11)."""
     return processable(all_probes(kind))
 
+
+FULL = probe_set("full")
 
 
 def _ids(probes):
@@ -50,8 +50,9 @@ def test_open_clip_default_eval_transform_bit_for_bit(n_px):
     transform = open_clip.image_transform(n_px, is_train=False)
     profile = openai("ViT-L/14@336px") if n_px == 336 else openai("ViT-B/32")
     for probe in FULL:
-        assert np.array_equal(reference(probe.image, profile), transform(probe.image).numpy()), \
+        assert np.array_equal(reference(probe.image, profile), transform(probe.image).numpy()), (
             probe.name
+        )
 
 
 def _distinct_profiles():
@@ -74,11 +75,17 @@ PROFILES = _distinct_profiles()
 @pytest.mark.parametrize("profile", PROFILES, ids=[p.name for p in PROFILES])
 def test_open_clip_recipes_bit_for_bit(profile):
     transform = open_clip.image_transform(
-        profile.n_px, is_train=False, mean=profile.mean, std=profile.std,
-        resize_mode=profile.resize_mode, interpolation=profile.interpolation)
+        profile.n_px,
+        is_train=False,
+        mean=profile.mean,
+        std=profile.std,
+        resize_mode=profile.resize_mode,
+        interpolation=profile.interpolation,
+    )
     for probe in probe_set("quick"):
-        assert np.array_equal(reference(probe.image, profile), transform(probe.image).numpy()), \
+        assert np.array_equal(reference(probe.image, profile), transform(probe.image).numpy()), (
             probe.name
+        )
 
 
 def test_recipes_cover_squash_bilinear_half_and_none():
@@ -92,8 +99,9 @@ def test_longest_side_pad_bit_for_bit():
     profile = Profile("longest", 224, resize_mode="longest")
     transform = open_clip.image_transform(224, is_train=False, resize_mode="longest")
     for probe in FULL:
-        assert np.array_equal(reference(probe.image, profile), transform(probe.image).numpy()), \
+        assert np.array_equal(reference(probe.image, profile), transform(probe.image).numpy()), (
             probe.name
+        )
 
 
 def test_geometry_helpers_follow_torchvision():
@@ -119,7 +127,7 @@ def test_probes_are_deterministic():
 def test_probe_sets_sizes_and_coverage():
     quick, full = all_probes("quick"), all_probes("full")
     assert 8 <= len(quick) <= 12 and 25 <= len(full) <= 35
-    assert _ids(full)[:len(quick)] == _ids(quick)
+    assert _ids(full)[: len(quick)] == _ids(quick)
     assert len(set(_ids(full))) == len(full)
     modes = {p.mode for p in full}
     assert {"RGB", "L", "LA", "RGBA", "P", "CMYK", "I;16", "1"} <= modes

@@ -27,7 +27,9 @@ def _recipe(profile: Profile) -> tuple:
 
 def describe(profile: Profile) -> str:
     """A profile's recipe in words: `squash, bicubic, mean/std half`."""
-    return f"{profile.resize_mode} resize, {profile.interpolation}, {profile.normalization} mean/std"
+    return (
+        f"{profile.resize_mode} resize, {profile.interpolation}, {profile.normalization} mean/std"
+    )
 
 
 def _difference(probe: Probe, y: np.ndarray, profile: Profile) -> np.ndarray | None:
@@ -44,8 +46,9 @@ def _mean_abs(probes: list[Probe], arrays: dict[str, np.ndarray], profile: Profi
     return [float(d.mean()) if d is not None else np.inf for d in differences]
 
 
-def better_profile(probes: list[Probe], arrays: dict[str, np.ndarray],
-                   current: Profile) -> dict[str, Any] | None:
+def better_profile(
+    probes: list[Probe], arrays: dict[str, np.ndarray], current: Profile
+) -> dict[str, Any] | None:
     """The `--model` to suggest, with the numbers, when another profile fits much better."""
     rgb = [p for p in probes if p.mode == "RGB" and p.name in arrays and arrays[p.name].ndim == 3]
     sizes = {arrays[p.name].shape[1:] for p in rgb}
@@ -62,8 +65,10 @@ def better_profile(probes: list[Probe], arrays: dict[str, np.ndarray],
     if not by_recipe:
         return None
     now = float(np.mean(_mean_abs(screen, arrays, current)))
-    scores = {recipe: float(np.mean(_mean_abs(screen, arrays, named[0])))
-              for recipe, named in by_recipe.items()}
+    scores = {
+        recipe: float(np.mean(_mean_abs(screen, arrays, named[0])))
+        for recipe, named in by_recipe.items()
+    }
     recipe = min(scores, key=scores.get)
     if not scores[recipe] < MUCH_BETTER * now:
         return None
@@ -78,8 +83,13 @@ def better_profile(probes: list[Probe], arrays: dict[str, np.ndarray],
                 errors[name].append(float(diff.mean()))
     if passing["candidate"] < passing["current"]:
         return None
-    return {"model": candidate.name, "also": [p.name for p in by_recipe[recipe][1:3]],
-            "recipe": describe(candidate), "probes": len(rgb),
-            "passing": passing["candidate"], "passing_current": passing["current"],
-            "mean_abs": round(float(np.mean(errors["candidate"])), 5),
-            "mean_abs_current": round(float(np.mean(errors["current"])), 5)}
+    return {
+        "model": candidate.name,
+        "also": [p.name for p in by_recipe[recipe][1:3]],
+        "recipe": describe(candidate),
+        "probes": len(rgb),
+        "passing": passing["candidate"],
+        "passing_current": passing["current"],
+        "mean_abs": round(float(np.mean(errors["candidate"])), 5),
+        "mean_abs_current": round(float(np.mean(errors["current"])), 5),
+    }

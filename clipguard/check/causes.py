@@ -59,8 +59,11 @@ CAUSES: dict[str, CauseKind] = {
         CauseKind(INTERPOLATION_NEAREST, 2, "nearest-neighbour resampling"),
         CauseKind(INTERPOLATION_OTHER, 2, "another resampling filter or a tensor resize"),
         CauseKind(ANTIALIAS_MISSING, 2, "a tensor downscale without antialiasing"),
-        CauseKind(GEOMETRY_SQUASH, 2, "squashed to a square where the model keeps the ratio, "
-                                      "or the reverse"),
+        CauseKind(
+            GEOMETRY_SQUASH,
+            2,
+            "squashed to a square where the model keeps the ratio, or the reverse",
+        ),
         CauseKind(GEOMETRY_SCALE, 2, "resized to another size before the crop (e.g. 256 -> 224)"),
         CauseKind(GEOMETRY_OFFSET, 2, "the resized size or the crop box is rounded otherwise"),
         CauseKind(CHANNELS_BGR, 2, "channels in BGR order"),

@@ -11,6 +11,7 @@ from clipguard.check.types import DRIFT, EQUIVALENT, ERROR, EXACT, SHAPE, Compar
 
 STATUS_ORDER = (EXACT, EQUIVALENT, DRIFT, SHAPE, ERROR)
 
+
 def psnr(rms: float, peak: float) -> float:
     """Peak signal-to-noise ratio in dB for a root-mean-square error; inf when identical."""
     if rms == 0:
@@ -37,9 +38,14 @@ def compare(probe: Probe, output: Output, reference: np.ndarray, peak: float = 1
     the values may be right, yet a model would receive them in the wrong order. Right values in
     another dtype than float32 are `drift`: float32 weights reject float64 or float16 input.
     """
-    base = Comparison(probe.name, probe.mode, probe.size, ERROR,
-                      reference_shape=tuple(reference.shape),
-                      shape=output.notes.get("shape"))
+    base = Comparison(
+        probe.name,
+        probe.mode,
+        probe.size,
+        ERROR,
+        reference_shape=tuple(reference.shape),
+        shape=output.notes.get("shape"),
+    )
     if output.error is not None or output.array is None:
         base.error = output.error or "the pipeline returned nothing usable"
         return base

@@ -49,14 +49,25 @@ class Context:
     def __init__(self, profile: Profile, libraries: list[str]) -> None:
         self.profile, self.libraries = profile, libraries
 
-    def cause(self, cause_id: str, confidence: float, evidence: dict[str, Any],
-              probes: list[str]) -> Cause:
-        return Cause(cause_id, float(min(max(confidence, 0.0), 1.0)), evidence,
-                     sorted(set(probes)), suggest(cause_id, self.profile, evidence, self.libraries))
+    def cause(
+        self, cause_id: str, confidence: float, evidence: dict[str, Any], probes: list[str]
+    ) -> Cause:
+        return Cause(
+            cause_id,
+            float(min(max(confidence, 0.0), 1.0)),
+            evidence,
+            sorted(set(probes)),
+            suggest(cause_id, self.profile, evidence, self.libraries),
+        )
 
 
-def diagnose(probes: list[Probe], outputs: dict[str, Output], references: dict[str, np.ndarray],
-             profile: Profile, description: dict[str, Any] | None = None) -> list[Cause]:
+def diagnose(
+    probes: list[Probe],
+    outputs: dict[str, Output],
+    references: dict[str, np.ndarray],
+    profile: Profile,
+    description: dict[str, Any] | None = None,
+) -> list[Cause]:
     """Causes of drift between `outputs` and `references`, most likely first; [] if none."""
     description = description or {}
     context = Context(profile, list(description.get("libraries", ())))
@@ -74,8 +85,13 @@ def diagnose(probes: list[Probe], outputs: dict[str, Output], references: dict[s
     rgb = [p for p in probes if p.mode == "RGB" and p.name in arrays]
     drifted = [p for p in rgb if _drifted(arrays[p.name], references[p.name])]
     causes += _shape_causes(probes, outputs, arrays, context)
-    model = Fit(reference_geometry(profile), profile.interpolation, "rgb",
-                Affine.from_stats(profile.mean, profile.std), 0.0)
+    model = Fit(
+        reference_geometry(profile),
+        profile.interpolation,
+        "rgb",
+        Affine.from_stats(profile.mean, profile.std),
+        0.0,
+    )
     searchable = [p for p in drifted if arrays[p.name].shape[0] == 3]
     reverted: list[tuple[Fit, Cause]] = []
     search = None
@@ -87,31 +103,41 @@ def diagnose(probes: list[Probe], outputs: dict[str, Output], references: dict[s
             for ablation in search.ablations(best):
                 reverted.append((ablation.reverted, _value_cause(ablation, best, context)))
             causes += [cause for _, cause in reverted]
-    others = [p for p in probes if p.mode != "RGB" and p.name in arrays
-              and _drifted(arrays[p.name], references[p.name])]
+    others = [
+        p
+        for p in probes
+        if p.mode != "RGB" and p.name in arrays and _drifted(arrays[p.name], references[p.name])
+    ]
     causes += _mode_causes(others, arrays, context, model)
     if search is not None and reverted:
-        everything = [p for p in probes if p.name in arrays
-                      and _drifted(arrays[p.name], references[p.name])]
+        everything = [
+            p for p in probes if p.name in arrays and _drifted(arrays[p.name], references[p.name])
+        ]
         _attribute_rest(causes, reverted, everything, arrays, search, model, context)
     causes += _dtype_causes(outputs, causes, context)
     _note_pil_outputs(causes, outputs)
     return _rank(_merge(causes), {p.name for p in rgb})
 
 
-def _random_cause(probes: list[Probe], outputs: dict[str, Output], description: dict[str, Any],
-                  context: Context) -> Cause | None:
+def _random_cause(
+    probes: list[Probe], outputs: dict[str, Output], description: dict[str, Any], context: Context
+) -> Cause | None:
     """Probes on which two runs, seeded alike every time, gave different outputs."""
     varied = {p.name: outputs[p.name].rerun for p in probes if outputs[p.name].rerun}
     if not varied:
         return None
     measured = [r for r in varied.values() if "max_abs" in r]
-    evidence: dict[str, Any] = {"runs": len(SEEDS), "seeds": list(SEEDS),
-                                "probes_differing": len(varied), "probes_run": len(probes)}
+    evidence: dict[str, Any] = {
+        "runs": len(SEEDS),
+        "seeds": list(SEEDS),
+        "probes_differing": len(varied),
+        "probes_run": len(probes),
+    }
     if measured:
         evidence["max_abs_between_runs"] = round(max(r["max_abs"] for r in measured), 5)
         evidence["mean_abs_between_runs"] = round(
-            float(np.mean([r["mean_abs"] for r in measured])), 5)
+            float(np.mean([r["mean_abs"] for r in measured])), 5
+        )
     shapes = {name: r["shapes"] for name, r in varied.items() if "shapes" in r}
     if shapes:
         evidence["shapes_between_runs"] = shapes
@@ -120,8 +146,9 @@ def _random_cause(probes: list[Probe], outputs: dict[str, Output], description: 
         evidence["errors_between_runs"] = errors
     if description.get("random_steps"):
         evidence["random_steps"] = list(description["random_steps"])
-    evidence["per_probe"] = {name: {k: round(v, 5) for k, v in r.items()}
-                             for name, r in varied.items() if "max_abs" in r}
+    evidence["per_probe"] = {
+        name: {k: round(v, 5) for k, v in r.items()} for name, r in varied.items() if "max_abs" in r
+    }
     return context.cause(ids.AUGMENTATION_RANDOM, 1.0, evidence, list(varied))
 
 
@@ -166,8 +193,9 @@ def _error_causes(probes: list[Probe], outputs: dict[str, Output], context: Cont
     return causes
 
 
-def _shape_causes(probes: list[Probe], outputs: dict[str, Output], arrays: dict[str, np.ndarray],
-                  context: Context) -> list[Cause]:
+def _shape_causes(
+    probes: list[Probe], outputs: dict[str, Output], arrays: dict[str, np.ndarray], context: Context
+) -> list[Cause]:
     """Probes whose output has another size, batch or channel count than the reference."""
     n = context.profile.n_px
     found: dict[str, dict[str, list[int]]] = {}
@@ -199,15 +227,18 @@ def _value_cause(ablation: Ablation, best: Fit, context: Context) -> Cause:
     evidence: dict[str, Any] = {}
     if ablation.dimension == "geometry":
         cause_id = _geometry_cause(ablation.found, ablation.reference)
-        evidence.update(best_hypothesis=ablation.found, reference=ablation.reference,
-                        example=ablation.plans)
+        evidence.update(
+            best_hypothesis=ablation.found, reference=ablation.reference, example=ablation.plans
+        )
     elif ablation.dimension == "interpolation":
         cause_id = INTERPOLATION_CAUSES.get(ablation.found, ids.INTERPOLATION_OTHER)
         evidence.update(best_hypothesis=ablation.found, reference=ablation.reference)
         if ablation.found in TENSOR_RESIZES:  # rounding, not a filter: the worst pixel tells
-            evidence.update(resampling=TENSOR_RESIZES[ablation.found],
-                            max_abs_vs_reference=round(ablation.max_abs[0], 5),
-                            max_abs_under_hypothesis=round(ablation.max_abs[1], 5))
+            evidence.update(
+                resampling=TENSOR_RESIZES[ablation.found],
+                max_abs_vs_reference=round(ablation.max_abs[0], 5),
+                max_abs_under_hypothesis=round(ablation.max_abs[1], 5),
+            )
     elif ablation.dimension == "order":
         cause_id = ids.CHANNELS_BGR if ablation.found == "bgr" else ids.MODE_CONVERSION
         evidence.update(best_hypothesis=ablation.found)
@@ -217,8 +248,11 @@ def _value_cause(ablation: Ablation, best: Fit, context: Context) -> Cause:
     evidence.update(
         mean_abs_vs_reference=round(ablation.reverted.error, 5),
         mean_abs_under_hypothesis=round(best.error, 5),
-        per_probe={name: {"vs_reference": round(reverted, 5), "under_hypothesis": round(under, 5)}
-                   for name, (reverted, under) in ablation.per_probe.items()})
+        per_probe={
+            name: {"vs_reference": round(reverted, 5), "under_hypothesis": round(under, 5)}
+            for name, (reverted, under) in ablation.per_probe.items()
+        },
+    )
     confidence = 1 - best.error / ablation.reverted.error
     return context.cause(cause_id, confidence, evidence, list(ablation.per_probe))
 
@@ -250,22 +284,31 @@ def _double_normalization(mean: np.ndarray, std: np.ndarray) -> dict[str, Any] |
         second_mean = (mean - m1) / s1
         second = name_stats(second_mean, second_std)
         if second not in (None, "none"):
-            return {"first_named": first, "second_named": second,
-                    "estimated_second_mean": _rounded(second_mean),
-                    "estimated_second_std": _rounded(second_std)}
+            return {
+                "first_named": first,
+                "second_named": second,
+                "estimated_second_mean": _rounded(second_mean),
+                "estimated_second_std": _rounded(second_std),
+            }
     return None
 
 
 def _normalization_cause(affine: Affine, profile: Profile) -> tuple[str, dict[str, Any]]:
     mean, std = affine.mean, affine.std
-    evidence: dict[str, Any] = {"estimated_mean": _rounded(mean), "estimated_std": _rounded(std),
-                                "expected_mean": _rounded(profile.mean),
-                                "expected_std": _rounded(profile.std)}
+    evidence: dict[str, Any] = {
+        "estimated_mean": _rounded(mean),
+        "estimated_std": _rounded(std),
+        "expected_mean": _rounded(profile.mean),
+        "expected_std": _rounded(profile.std),
+    }
     if looks_uint8(std):
         on_unit_scale = mean * 255, std * 255
-        evidence.update(scale="0-255", named=name_stats(*on_unit_scale),
-                        mean_on_0_1_scale=_rounded(on_unit_scale[0]),
-                        std_on_0_1_scale=_rounded(on_unit_scale[1]))
+        evidence.update(
+            scale="0-255",
+            named=name_stats(*on_unit_scale),
+            mean_on_0_1_scale=_rounded(on_unit_scale[0]),
+            std_on_0_1_scale=_rounded(on_unit_scale[1]),
+        )
         return ids.RANGE_UINT8, evidence
     named = name_stats(mean, std)
     evidence["named"] = named
@@ -276,10 +319,13 @@ def _normalization_cause(affine: Affine, profile: Profile) -> tuple[str, dict[st
     if named is None:
         rescaled = name_stats(mean / 255, std / 255)
         if rescaled is not None:  # statistics 255 times too large: the pixels were in [0, 1/255]
-            evidence.update(named=rescaled, extra_factor="1/255",
-                            std_ratio_to_expected=_rounded(std / np.asarray(profile.std)),
-                            mean_on_0_1_scale=_rounded(mean / 255),
-                            std_on_0_1_scale=_rounded(std / 255))
+            evidence.update(
+                named=rescaled,
+                extra_factor="1/255",
+                std_ratio_to_expected=_rounded(std / np.asarray(profile.std)),
+                mean_on_0_1_scale=_rounded(mean / 255),
+                std_on_0_1_scale=_rounded(std / 255),
+            )
             return ids.RANGE_DOUBLE_RESCALE, evidence
         double = _double_normalization(mean, std)
         if double is not None:
@@ -288,18 +334,26 @@ def _normalization_cause(affine: Affine, profile: Profile) -> tuple[str, dict[st
     return ids.NORMALIZATION_OTHER, evidence
 
 
-def _mode_causes(others: list[Probe], arrays: dict[str, np.ndarray], context: Context,
-                 model: Fit) -> list[Cause]:
-    findings = modes.mode_findings(others, arrays, context.profile, model,
-                             reference_geometry(context.profile))
+def _mode_causes(
+    others: list[Probe], arrays: dict[str, np.ndarray], context: Context, model: Fit
+) -> list[Cause]:
+    findings = modes.mode_findings(
+        others, arrays, context.profile, model, reference_geometry(context.profile)
+    )
     if not findings:
         return []
-    explained = [1 - f["mean_abs_under_hypothesis"] / max(f["mean_abs_vs_reference"], 1e-9)
-                 if "mean_abs_under_hypothesis" in f else 1.0 if "channels" in f else 0.5
-                 for f in findings.values()]
+    explained = [
+        1 - f["mean_abs_under_hypothesis"] / max(f["mean_abs_vs_reference"], 1e-9)
+        if "mean_abs_under_hypothesis" in f
+        else 1.0
+        if "channels" in f
+        else 0.5
+        for f in findings.values()
+    ]
     affected = [p.name for p in others if p.mode in findings]
-    return [context.cause(ids.MODE_CONVERSION, float(np.mean(explained)), {"modes": findings},
-                          affected)]
+    return [
+        context.cause(ids.MODE_CONVERSION, float(np.mean(explained)), {"modes": findings}, affected)
+    ]
 
 
 def _residuals(probe: Probe, y: np.ndarray, fit: Fit, search: Search) -> list[np.ndarray]:
@@ -312,13 +366,25 @@ def _residuals(probe: Probe, y: np.ndarray, fit: Fit, search: Search) -> list[np
         return []
     units = (search.scale * search.std)[:, None, None]
     conversions = ("after",) if probe.mode == "RGB" else ("after", "before")
-    return [np.abs(y - fit.affine.apply(mix(hyp.render(probe.image, plan, fit.interpolation, c),
-                                             fit.order))) / units for c in conversions]
+    return [
+        np.abs(
+            y
+            - fit.affine.apply(mix(hyp.render(probe.image, plan, fit.interpolation, c), fit.order))
+        )
+        / units
+        for c in conversions
+    ]
 
 
-def _attribute_rest(causes: list[Cause], reverted: list[tuple[Fit, Cause]], drifted: list[Probe],
-                    arrays: dict[str, np.ndarray], search: Search, model: Fit,
-                    context: Context) -> None:
+def _attribute_rest(
+    causes: list[Cause],
+    reverted: list[tuple[Fit, Cause]],
+    drifted: list[Probe],
+    arrays: dict[str, np.ndarray],
+    search: Search,
+    model: Fit,
+    context: Context,
+) -> None:
     """Drifted probes no cause names yet join each value cause whose reversal they need: the
     large ones, the non-RGB ones the model explains, those of another output size. A non-RGB
     probe that only converting before resizing brings within the tolerance is mode.conversion."""
@@ -342,12 +408,21 @@ def _attribute_rest(causes: list[Cause], reverted: list[tuple[Fit, Cause]], drif
             if needs(min(float(r.mean()) for r in residuals), best_error) or broken:
                 cause.probes = sorted({*cause.probes, probe.name})
                 named = True
-        if not named and len(best) == 2 and residual_within(best[1]) and not residual_within(
-                best[0]):
-            converted.setdefault(probe.mode, {
-                "probe": probe.name, "best_hypothesis": modes.CONVERSION_NAMES["before"],
-                "max_abs_vs_reference": round(float(best[0].max()), 5),
-                "max_abs_under_hypothesis": round(float(best[1].max()), 5)})
+        if (
+            not named
+            and len(best) == 2
+            and residual_within(best[1])
+            and not residual_within(best[0])
+        ):
+            converted.setdefault(
+                probe.mode,
+                {
+                    "probe": probe.name,
+                    "best_hypothesis": modes.CONVERSION_NAMES["before"],
+                    "max_abs_vs_reference": round(float(best[0].max()), 5),
+                    "max_abs_under_hypothesis": round(float(best[1].max()), 5),
+                },
+            )
             converted[probe.mode].setdefault("probes", []).append(probe.name)
     if converted:
         names = [name for finding in converted.values() for name in finding.pop("probes")]
@@ -365,8 +440,11 @@ def _dtype_causes(outputs: dict[str, Output], causes: list[Cause], context: Cont
     if not found:
         return []
     probes = [name for names in found.values() for name in names]
-    return [context.cause(ids.DTYPE, 1.0, {"output_dtypes": sorted(found), "expected": "float32"},
-                          probes)]
+    return [
+        context.cause(
+            ids.DTYPE, 1.0, {"output_dtypes": sorted(found), "expected": "float32"}, probes
+        )
+    ]
 
 
 def _note_pil_outputs(causes: list[Cause], outputs: dict[str, Output]) -> None:
@@ -376,7 +454,9 @@ def _note_pil_outputs(causes: list[Cause], outputs: dict[str, Output]) -> None:
     for cause in causes:
         if cause.id.startswith(("range.", "normalization.")):
             cause.evidence["output_type"] = "PIL image"
-            cause.fix = "the pipeline returns a PIL image: end it with ToTensor() and Normalize(...)"
+            cause.fix = (
+                "the pipeline returns a PIL image: end it with ToTensor() and Normalize(...)"
+            )
 
 
 def _merge(causes: list[Cause]) -> list[Cause]:
@@ -397,7 +477,9 @@ def _merge(causes: list[Cause]) -> list[Cause]:
 def _impact(cause: Cause) -> float:
     """How much worse the fit gets without this cause, in normalized mean abs units."""
     evidence = cause.evidence
-    return evidence.get("mean_abs_vs_reference", 0.0) - evidence.get("mean_abs_under_hypothesis", 0.0)
+    return evidence.get("mean_abs_vs_reference", 0.0) - evidence.get(
+        "mean_abs_under_hypothesis", 0.0
+    )
 
 
 def _rank(causes: list[Cause], rgb_probes: set[str]) -> list[Cause]:

@@ -74,10 +74,14 @@ def save_diffs(result: CheckResult, directory: str | Path) -> list[Path]:
             captions.append("pipeline")
         else:
             captions[0] += f" (pipeline: {comparison.status})"
-        if array is not None and comparison.max_abs is not None and array.shape[-3:] == \
-                result.references[comparison.probe].shape:
-            diff = np.abs(np.nan_to_num(np.asarray(array, np.float32)) -
-                          result.references[comparison.probe]).mean(axis=0)
+        if (
+            array is not None
+            and comparison.max_abs is not None
+            and array.shape[-3:] == result.references[comparison.probe].shape
+        ):
+            diff = np.abs(
+                np.nan_to_num(np.asarray(array, np.float32)) - result.references[comparison.probe]
+            ).mean(axis=0)
             panels.append(_heat(diff))
             captions.append(f"|diff| max {comparison.max_abs:.3g}")
         path = directory / (re.sub(r"[^\w.-]", "_", comparison.probe) + ".png")

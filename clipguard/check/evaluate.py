@@ -24,8 +24,13 @@ from clipguard.profiles import OPENAI_MODELS, Profile, openai
 
 DEFAULT_MODEL = "ViT-B/32"
 # The OpenAI model a square output of each size points to (resolutions: openai/CLIP `clip.py`).
-MODEL_FOR_SIZE = {224: "ViT-B/32", 288: "RN50x4", 336: "ViT-L/14@336px", 384: "RN50x16",
-                  448: "RN50x64"}
+MODEL_FOR_SIZE = {
+    224: "ViT-B/32",
+    288: "RN50x4",
+    336: "ViT-L/14@336px",
+    384: "RN50x16",
+    448: "RN50x64",
+}
 assert all(OPENAI_MODELS[name] == n_px for n_px, name in MODEL_FOR_SIZE.items())
 FAILING = (DRIFT, SHAPE, ERROR)
 
@@ -72,18 +77,25 @@ class CheckResult:
 
 def infer_profile(outputs: dict[str, Output]) -> tuple[Profile, str]:
     """The OpenAI profile whose resolution the outputs have; ViT-B/32 when none fits."""
-    sizes = Counter(o.array.shape[-1] for o in outputs.values()
-                    if o.array is not None and o.array.ndim >= 2
-                    and o.array.shape[-1] == o.array.shape[-2])
+    sizes = Counter(
+        o.array.shape[-1]
+        for o in outputs.values()
+        if o.array is not None and o.array.ndim >= 2 and o.array.shape[-1] == o.array.shape[-2]
+    )
     for n_px, _ in sizes.most_common():
         if n_px in MODEL_FOR_SIZE:
             return openai(MODEL_FOR_SIZE[n_px]), f"inferred from the {n_px}x{n_px} output"
     return openai(DEFAULT_MODEL), "the default: no output size names a model"
 
 
-def diagnose_safely(probes: list[Probe], outputs: dict[str, Output], refs: dict[str, Any],
-                    profile: Profile, description: dict[str, Any],
-                    notes: list[str]) -> list[Cause]:
+def diagnose_safely(
+    probes: list[Probe],
+    outputs: dict[str, Output],
+    refs: dict[str, Any],
+    profile: Profile,
+    description: dict[str, Any],
+    notes: list[str],
+) -> list[Cause]:
     """The diagnosis, or no causes (with a note) when it fails."""
     from clipguard.check.diagnose import diagnose
 
@@ -97,8 +109,10 @@ def diagnose_safely(probes: list[Probe], outputs: dict[str, Output], refs: dict[
 def _library_note(probe: Probe, error: Exception) -> str:
     import PIL
 
-    return (f"{probe.mode} probe skipped: the installed Pillow {PIL.__version__} cannot process "
-            f"it as the reference does ({type(error).__name__}: {error})")
+    return (
+        f"{probe.mode} probe skipped: the installed Pillow {PIL.__version__} cannot process "
+        f"it as the reference does ({type(error).__name__}: {error})"
+    )
 
 
 @dataclass(frozen=True)
@@ -126,8 +140,14 @@ def _explained(causes: list[Cause]) -> set[str]:
     return {name for cause in causes for name in cause.probes}
 
 
-def evaluate(target: str, run: RunResult, probes: list[Probe], profile: Profile | None,
-             refs: ReferenceSet | None = None, accept: tuple[str, ...] = ()) -> CheckResult:
+def evaluate(
+    target: str,
+    run: RunResult,
+    probes: list[Probe],
+    profile: Profile | None,
+    refs: ReferenceSet | None = None,
+    accept: tuple[str, ...] = (),
+) -> CheckResult:
     """Compare every probe with the reference and, on drift, diagnose the causes.
 
     `profile` None means infer it from the outputs; `refs` are reused when they were computed for
@@ -137,8 +157,11 @@ def evaluate(target: str, run: RunResult, probes: list[Probe], profile: Profile 
     unknown = sorted(set(accept) - set(CAUSES))
     if unknown:
         raise ValueError(f"unknown cause id {', '.join(unknown)}")
-    skipped = {p.name: run.outputs[p.name].skipped for p in probes
-               if p.name in run.outputs and run.outputs[p.name].skipped}
+    skipped = {
+        p.name: run.outputs[p.name].skipped
+        for p in probes
+        if p.name in run.outputs and run.outputs[p.name].skipped
+    }
     inferred = None
     if profile is None:
         profile, inferred = infer_profile(run.outputs)
@@ -149,8 +172,9 @@ def evaluate(target: str, run: RunResult, probes: list[Probe], profile: Profile 
     arrays = refs.arrays
     peak = peak_for(profile)
     missing = Output("", None, error="not run")
-    comparisons = [compare(p, run.outputs.get(p.name) or missing, arrays[p.name], peak)
-                   for p in probes]
+    comparisons = [
+        compare(p, run.outputs.get(p.name) or missing, arrays[p.name], peak) for p in probes
+    ]
     notes: list[str] = []
     varied = any(run.outputs.get(p.name) and run.outputs[p.name].rerun for p in probes)
     causes = []
@@ -160,13 +184,27 @@ def evaluate(target: str, run: RunResult, probes: list[Probe], profile: Profile 
         cause.accepted = cause.id in accept
     explained = _explained(causes)
     unexplained = [c for c in comparisons if c.status in FAILING and c.probe not in explained]
-    result = CheckResult(target, run, profile, inferred, probes, arrays, comparisons, causes,
-                         unexplained, skipped, notes=notes)
+    result = CheckResult(
+        target,
+        run,
+        profile,
+        inferred,
+        probes,
+        arrays,
+        comparisons,
+        causes,
+        unexplained,
+        skipped,
+        notes=notes,
+    )
     if not result.passed:
         from clipguard.check.alternatives import better_profile
 
-        outputs = {p.name: run.outputs[p.name].array for p in probes
-                   if run.outputs.get(p.name) and run.outputs[p.name].array is not None}
+        outputs = {
+            p.name: run.outputs[p.name].array
+            for p in probes
+            if run.outputs.get(p.name) and run.outputs[p.name].array is not None
+        }
         try:
             result.suggestion = better_profile(probes, _squeezed(outputs), profile)
         except Exception as error:  # noqa: BLE001 - a hint must not hide the verdict

@@ -30,8 +30,19 @@ SEEDS = (0, 1)  # one per run of a probe
 REFUSALS = ("TypeError", "AttributeError")
 _NAMES_A_TYPE = re.compile(r"PIL|Image|ndarray|[Tt]ensor|\bstr\b|path|type")
 RANDOM_STEPS = ("Random", "ColorJitter", "TrivialAugment", "AutoAugment", "RandAugment", "AugMix")
-LIBRARIES = ("torchvision", "transformers", "open_clip", "timm", "PIL", "cv2", "albumentations",
-             "kornia", "clip", "numpy", "torch")
+LIBRARIES = (
+    "torchvision",
+    "transformers",
+    "open_clip",
+    "timm",
+    "PIL",
+    "cv2",
+    "albumentations",
+    "kornia",
+    "clip",
+    "numpy",
+    "torch",
+)
 
 
 def describe(error: BaseException) -> str:
@@ -47,11 +58,15 @@ def describe(error: BaseException) -> str:
 def where(error: BaseException) -> str:
     """Where it raised, as " (file:line)": the innermost frame of the user's own code if any."""
     here = os.path.dirname(__file__)
-    frames = [f for f in traceback.extract_tb(error.__traceback__)
-              if not f.filename.startswith(here)]
+    frames = [
+        f for f in traceback.extract_tb(error.__traceback__) if not f.filename.startswith(here)
+    ]
     library = ("site-packages", "dist-packages", os.path.dirname(os.__file__))
-    own = [f for f in frames if not any(part in f.filename for part in library)
-           and not f.filename.startswith("<")]
+    own = [
+        f
+        for f in frames
+        if not any(part in f.filename for part in library) and not f.filename.startswith("<")
+    ]
     frame = (own or frames or [None])[-1]
     return f" ({frame.filename}:{frame.lineno})" if frame else ""
 
@@ -61,8 +76,11 @@ def seeded(seed: int, restore: bool) -> Iterator[None]:
     """Seed every global generator the pipeline could draw from; optionally put them back."""
     numpy = sys.modules.get("numpy")
     torch = sys.modules.get("torch")
-    saved = (random.getstate(), numpy.random.get_state() if numpy else None,
-             torch.get_rng_state() if torch and hasattr(torch, "get_rng_state") else None)
+    saved = (
+        random.getstate(),
+        numpy.random.get_state() if numpy else None,
+        torch.get_rng_state() if torch and hasattr(torch, "get_rng_state") else None,
+    )
     random.seed(seed)
     if numpy:
         numpy.random.seed(seed)
@@ -79,8 +97,15 @@ def seeded(seed: int, restore: bool) -> Iterator[None]:
                 torch.set_rng_state(saved[2])
 
 
-def _once(pipeline: Callable, probe: Probe, form: str, folder: str | None, seed: int,
-          catch: type[BaseException], restore: bool) -> Output:
+def _once(
+    pipeline: Callable,
+    probe: Probe,
+    form: str,
+    folder: str | None,
+    seed: int,
+    catch: type[BaseException],
+    restore: bool,
+) -> Output:
     with seeded(seed, restore):
         try:
             value = pipeline(inputs.feed(probe.image, form, probe.name, folder))
@@ -107,8 +132,14 @@ def spread(first: Output, second: Output) -> dict[str, Any] | None:
     return {"max_abs": float(diff.max()), "mean_abs": float(diff.mean())}
 
 
-def run_probe(pipeline: Callable, probe: Probe, form: str = inputs.PIL, folder: str | None = None,
-              catch: type[BaseException] = Exception, restore: bool = False) -> Output:
+def run_probe(
+    pipeline: Callable,
+    probe: Probe,
+    form: str = inputs.PIL,
+    folder: str | None = None,
+    catch: type[BaseException] = Exception,
+    restore: bool = False,
+) -> Output:
     """The Output of the first run, with `rerun` set when the second run differs."""
     reason = inputs.unsupported(probe.mode, form)
     if reason is not None:
@@ -124,19 +155,29 @@ def _passed_through(output: Output, probe: Probe, form: str, folder: str | None)
     import numpy as np
 
     fed = adapt(probe.name, inputs.feed(probe.image, form, probe.name, folder))
-    return fed.array is not None and fed.array.shape == output.array.shape and bool(
-        np.array_equal(fed.array, output.array))
+    return (
+        fed.array is not None
+        and fed.array.shape == output.array.shape
+        and bool(np.array_equal(fed.array, output.array))
+    )
 
 
 def _refused(output: Output) -> bool:
     error = output.error or ""
-    return output.skipped is None and bool(error.startswith(REFUSALS) or _NAMES_A_TYPE.search(
-        error.partition(":")[2]))
+    return output.skipped is None and bool(
+        error.startswith(REFUSALS) or _NAMES_A_TYPE.search(error.partition(":")[2])
+    )
 
 
-def run_probes(pipeline: Callable, probes: list[Probe], form: str | None, folder: str | None,
-               send: Callable[..., None], catch: type[BaseException] = Exception,
-               restore: bool = False) -> str:
+def run_probes(
+    pipeline: Callable,
+    probes: list[Probe],
+    form: str | None,
+    folder: str | None,
+    send: Callable[..., None],
+    catch: type[BaseException] = Exception,
+    restore: bool = False,
+) -> str:
     """Run every probe, reporting through `send`: ("start", name), ("output", Output) and, when
     the pipeline took another form than PIL, ("input", form, why) before the probes again.
     Returns the form used."""

@@ -63,13 +63,17 @@ def _stats(values) -> str:
 
 def _normalization(fix: Fix, what: str) -> str:
     if fix.timm:
-        return (f"{what}: pass mean={_stats(fix.profile.mean)}, std={_stats(fix.profile.std)} to "
-                "timm's create_transform, or build it from the model's own pretrained_cfg "
-                "(timm.data.resolve_data_config({}, model=model))")
+        return (
+            f"{what}: pass mean={_stats(fix.profile.mean)}, std={_stats(fix.profile.std)} to "
+            "timm's create_transform, or build it from the model's own pretrained_cfg "
+            "(timm.data.resolve_data_config({}, model=model))"
+        )
     if fix.transformers:
-        return (f"{what}: load the processor of the model's checkpoint "
-                "(AutoImageProcessor.from_pretrained), or pass "
-                f"image_mean={list(fix.profile.mean)}, image_std={list(fix.profile.std)}")
+        return (
+            f"{what}: load the processor of the model's checkpoint "
+            "(AutoImageProcessor.from_pretrained), or pass "
+            f"image_mean={list(fix.profile.mean)}, image_std={list(fix.profile.std)}"
+        )
     return f"{what}: {fix.normalize()}"
 
 
@@ -87,55 +91,78 @@ def _other(fix: Fix) -> str:
 
 def _double(fix: Fix) -> str:
     second = fix.evidence.get("second_named", "")
-    return (f"normalize once: the output is normalized with {fix.evidence.get('first_named', '')}"
-            f" statistics and then again with {second}; keep only {fix.normalize()}")
+    return (
+        f"normalize once: the output is normalized with {fix.evidence.get('first_named', '')}"
+        f" statistics and then again with {second}; keep only {fix.normalize()}"
+    )
 
 
 def _double_rescale(fix: Fix) -> str:
     if fix.transformers:
-        return ("the pixels are divided by 255 twice: hand the processor the PIL image or uint8 "
-                "pixels, not ToTensor() output, or pass do_rescale=False")
-    return ("the pixels are divided by 255 twice (e.g. ToTensor() and then a rescale by 1/255): "
-            "scale to [0, 1] once")
+        return (
+            "the pixels are divided by 255 twice: hand the processor the PIL image or uint8 "
+            "pixels, not ToTensor() output, or pass do_rescale=False"
+        )
+    return (
+        "the pixels are divided by 255 twice (e.g. ToTensor() and then a rescale by 1/255): "
+        "scale to [0, 1] once"
+    )
 
 
 def _uint8(fix: Fix) -> str:
-    return ("scale pixels to [0, 1] before normalizing: ToTensor(), or "
-            "v2.ToDtype(torch.float32, scale=True), instead of PILToTensor() or a raw array; "
-            f"then {fix.normalize()}")
+    return (
+        "scale pixels to [0, 1] before normalizing: ToTensor(), or "
+        "v2.ToDtype(torch.float32, scale=True), instead of PILToTensor() or a raw array; "
+        f"then {fix.normalize()}"
+    )
 
 
 def _random(fix: Fix) -> str:
     steps = fix.evidence.get("random_steps") or []
     named = f" ({', '.join(steps)})" if steps else ""
-    return (f"use the evaluation transform, without random steps{named}: e.g. open_clip's third "
-            "value of create_model_and_transforms, or image_transform(..., is_train=False)")
+    return (
+        f"use the evaluation transform, without random steps{named}: e.g. open_clip's third "
+        "value of create_model_and_transforms, or image_transform(..., is_train=False)"
+    )
 
 
 def _tensor_resize(fix: Fix) -> str:
-    mean, worst = fix.evidence.get("mean_abs_vs_reference"), fix.evidence.get("max_abs_vs_reference")
+    mean, worst = (
+        fix.evidence.get("mean_abs_vs_reference"),
+        fix.evidence.get("max_abs_vs_reference"),
+    )
     size = f"{mean:.2g} mean abs, {worst:.2g} max" if mean is not None and worst else "small"
-    tail = (" (transformers' image processors resize tensors: accept it with --accept "
-            "interpolation.other if this is the processor you deploy)" if fix.transformers else "")
-    return (f"resize the PIL image, not a tensor: Resize({fix.n}, "
-            f"interpolation={fix.interpolation()}) on the PIL input, before ToTensor(), "
-            "matches Pillow exactly; the tensor resize rounds differently from Pillow's two 8-bit "
-            f"passes ({size} here): small, but beyond the one-8-bit-step tolerance{tail}")
+    tail = (
+        " (transformers' image processors resize tensors: accept it with --accept "
+        "interpolation.other if this is the processor you deploy)"
+        if fix.transformers
+        else ""
+    )
+    return (
+        f"resize the PIL image, not a tensor: Resize({fix.n}, "
+        f"interpolation={fix.interpolation()}) on the PIL input, before ToTensor(), "
+        "matches Pillow exactly; the tensor resize rounds differently from Pillow's two 8-bit "
+        f"passes ({size} here): small, but beyond the one-8-bit-step tolerance{tail}"
+    )
 
 
 def _interpolation(fix: Fix) -> str:
     if fix.found.startswith("tensor-"):
         return _tensor_resize(fix)
     if fix.timm:
-        return (f"pass interpolation='{fix.profile.interpolation}' to timm's create_transform "
-                f"(it resamples with {fix.found})")
+        return (
+            f"pass interpolation='{fix.profile.interpolation}' to timm's create_transform "
+            f"(it resamples with {fix.found})"
+        )
     return f"pass interpolation={fix.interpolation()} to Resize (it resamples with {fix.found})"
 
 
 def _antialias(fix: Fix) -> str:
-    return ("resize with antialiasing: Resize(..., antialias=True) or "
-            "F.interpolate(..., antialias=True), or resize the PIL image before ToTensor(); "
-            f"with interpolation={fix.interpolation()}")
+    return (
+        "resize with antialiasing: Resize(..., antialias=True) or "
+        "F.interpolate(..., antialias=True), or resize the PIL image before ToTensor(); "
+        f"with interpolation={fix.interpolation()}"
+    )
 
 
 def _squash(fix: Fix) -> str:
@@ -149,8 +176,10 @@ def _squash(fix: Fix) -> str:
 
 def _scale(fix: Fix) -> str:
     if fix.timm and not fix.squash:
-        return (f"pass crop_pct=1.0 to timm's create_transform: it resizes to {fix.n} / crop_pct "
-                f"first ({fix.found}), where this model resizes to {fix.n} and crops {fix.n}")
+        return (
+            f"pass crop_pct=1.0 to timm's create_transform: it resizes to {fix.n} / crop_pct "
+            f"first ({fix.found}), where this model resizes to {fix.n} and crops {fix.n}"
+        )
     return f"{fix.geometry()}; the pipeline resizes to another size first ({fix.found})"
 
 
@@ -161,10 +190,16 @@ def _no_crop(fix: Fix) -> str:
 def _offset(fix: Fix) -> str:
     n = fix.n
     if "floor-crop-offset" in fix.found:
-        tail = (" (transformers' processors floor it: accept it with --accept geometry.offset "
-                "if this is the processor you deploy)" if fix.transformers else "")
-        return (f"use torchvision CenterCrop({n}): it offsets the crop by "
-                f"int(round((size - n) / 2)), not (size - n) // 2{tail}")
+        tail = (
+            " (transformers' processors floor it: accept it with --accept geometry.offset "
+            "if this is the processor you deploy)"
+            if fix.transformers
+            else ""
+        )
+        return (
+            f"use torchvision CenterCrop({n}): it offsets the crop by "
+            f"int(round((size - n) / 2)), not (size - n) // 2{tail}"
+        )
     return f"use torchvision Resize({n}): it truncates the long side with int(), not round()"
 
 
@@ -173,8 +208,10 @@ def _size(fix: Fix) -> str:
 
 
 def _bgr(fix: Fix) -> str:
-    return ("the channels are BGR: convert to RGB first, e.g. cv2.cvtColor(image, "
-            "cv2.COLOR_BGR2RGB) or image[..., ::-1]")
+    return (
+        "the channels are BGR: convert to RGB first, e.g. cv2.cvtColor(image, "
+        "cv2.COLOR_BGR2RGB) or image[..., ::-1]"
+    )
 
 
 def _hwc(fix: Fix) -> str:
@@ -194,8 +231,10 @@ def _mode_conversion(fix: Fix) -> str:
         return "remove the greyscale conversion: CLIP takes colour images, convert('RGB')"
     if "output_shapes" in fix.evidence:
         return f"return 3 channels: {fix.convert_after()}"
-    return (f"{fix.convert_after()}: converting or compositing alpha before resizing changes P, "
-            "RGBA and '1' images")
+    return (
+        f"{fix.convert_after()}: converting or compositing alpha before resizing changes P, "
+        "RGBA and '1' images"
+    )
 
 
 def _error(fix: Fix) -> str:
@@ -229,8 +268,12 @@ FIXES: dict[str, Callable[[Fix], str]] = {
 assert set(FIXES) == set(ids.CAUSES), set(ids.CAUSES) ^ set(FIXES)
 
 
-def suggest(cause: str, profile: Profile, evidence: dict[str, Any],
-            libraries: tuple[str, ...] | list[str] = ()) -> str:
+def suggest(
+    cause: str,
+    profile: Profile,
+    evidence: dict[str, Any],
+    libraries: tuple[str, ...] | list[str] = (),
+) -> str:
     """A one-line fix for `cause` under `profile`."""
     write = FIXES.get(cause)
     return write(Fix(profile, evidence, tuple(libraries))) if write else ""

@@ -34,25 +34,34 @@ def to_json(result: CheckResult) -> dict:
     cosines = (result.impact or {}).get("probes", {})
     probes = []
     for c in result.comparisons:
-        entry = {"name": c.probe, "mode": c.mode, "size": list(c.size), "status": c.status,
-                 "max_abs": c.max_abs, "mean_abs": c.mean_abs}
+        entry = {
+            "name": c.probe,
+            "mode": c.mode,
+            "size": list(c.size),
+            "status": c.status,
+            "max_abs": c.max_abs,
+            "mean_abs": c.mean_abs,
+        }
         if cosines:
             entry["cosine"] = cosines.get(c.probe)
         probes.append(entry)
-    return jsonable({
-        "verdict": "pass" if result.passed else "fail",
-        "model": result.profile.name,
-        "n_px": result.profile.n_px,
-        "causes": [dict(cause.to_json(), meaning=CAUSES[cause.id].meaning)
-                   for cause in result.causes],
-        "probes": probes,
-        "unexplained": [c.probe for c in result.unexplained],
-        "skipped": result.skipped,
-        "input": result.run.input_form,
-        "suggested_model": result.suggestion,
-        "impact": result.impact,
-        "notes": result.notes,
-    })
+    return jsonable(
+        {
+            "verdict": "pass" if result.passed else "fail",
+            "model": result.profile.name,
+            "n_px": result.profile.n_px,
+            "causes": [
+                dict(cause.to_json(), meaning=CAUSES[cause.id].meaning) for cause in result.causes
+            ],
+            "probes": probes,
+            "unexplained": [c.probe for c in result.unexplained],
+            "skipped": result.skipped,
+            "input": result.run.input_form,
+            "suggested_model": result.suggestion,
+            "impact": result.impact,
+            "notes": result.notes,
+        }
+    )
 
 
 def render_json(result: CheckResult) -> str:
@@ -84,28 +93,44 @@ def render_github(result: CheckResult) -> str:
     lines = []
     for cause in result.causes:
         level = "warning" if cause.accepted else "error"
-        message = (f"{cause.id} on {len(cause.probes)} probes ({CAUSES[cause.id].meaning}): "
-                   f"{evidence_line(cause.evidence)}" + (f"\nfix: {cause.fix}" if cause.fix else ""))
+        message = (
+            f"{cause.id} on {len(cause.probes)} probes ({CAUSES[cause.id].meaning}): "
+            f"{evidence_line(cause.evidence)}" + (f"\nfix: {cause.fix}" if cause.fix else "")
+        )
         lines.append(_command(level, f"{SUITE} ({cause.id})", message, result.target))
     for c in result.unexplained:
         message = f"{c.probe} ({c.mode}, {c.size[0]}x{c.size[1]}) {c.status}, no cause named: " + (
-            f"max abs {c.max_abs:.4g}, mean abs {c.mean_abs:.4g}" if c.max_abs is not None
-            else str(c.error or c.shape))
+            f"max abs {c.max_abs:.4g}, mean abs {c.mean_abs:.4g}"
+            if c.max_abs is not None
+            else str(c.error or c.shape)
+        )
         lines.append(_command("error", f"{SUITE} (unexplained)", message, result.target))
     if result.suggestion:
-        lines.append(_command("notice", f"{SUITE} (profile)", suggestion_line(result.suggestion),
-                              result.target))
+        lines.append(
+            _command(
+                "notice", f"{SUITE} (profile)", suggestion_line(result.suggestion), result.target
+            )
+        )
     verdict = "passed" if result.passed else "failed"
-    summary = (f"{result.pipeline} {verdict} against {result.profile.name}: "
-               f"{len(result.failing)} of {len(result.comparisons)} probes differ")
+    summary = (
+        f"{result.pipeline} {verdict} against {result.profile.name}: "
+        f"{len(result.failing)} of {len(result.comparisons)} probes differ"
+    )
     lines.append(_command("notice", SUITE, summary, result.target))
     return "\n".join(lines) + "\n"
 
 
 def _testsuite(name: str, tests: int, failures: int, errors: int) -> ElementTree.Element:
     suites = ElementTree.Element("testsuites")
-    ElementTree.SubElement(suites, "testsuite", name=name, tests=str(tests),
-                           failures=str(failures), errors=str(errors), skipped="0")
+    ElementTree.SubElement(
+        suites,
+        "testsuite",
+        name=name,
+        tests=str(tests),
+        failures=str(failures),
+        errors=str(errors),
+        skipped="0",
+    )
     return suites
 
 
@@ -115,25 +140,38 @@ def render_junit(result: CheckResult) -> str:
     for cause in result.causes:
         for name in cause.probes:
             by_probe.setdefault(name, []).append(cause)
-    failures = [c for c in result.failing
-                if not by_probe.get(c.probe) or not all(x.accepted for x in by_probe[c.probe])]
+    failures = [
+        c
+        for c in result.failing
+        if not by_probe.get(c.probe) or not all(x.accepted for x in by_probe[c.probe])
+    ]
     suites = _testsuite(SUITE, len(result.comparisons), len(failures), 0)
     suite = suites[0]
     properties = ElementTree.SubElement(suite, "properties")
-    for key, value in (("target", result.target), ("pipeline", result.pipeline),
-                       ("model", result.profile.name), ("input", result.run.input_form)):
+    for key, value in (
+        ("target", result.target),
+        ("pipeline", result.pipeline),
+        ("model", result.profile.name),
+        ("input", result.run.input_form),
+    ):
         ElementTree.SubElement(properties, "property", name=key, value=str(value))
     classname = f"{result.target}:{result.pipeline}"
     for c in result.comparisons:
         case = ElementTree.SubElement(suite, "testcase", classname=classname, name=c.probe)
         causes = by_probe.get(c.probe, [])
-        numbers = (f"max abs {c.max_abs:.4g}, mean abs {c.mean_abs:.4g}"
-                   if c.max_abs is not None else str(c.error or c.shape))
+        numbers = (
+            f"max abs {c.max_abs:.4g}, mean abs {c.mean_abs:.4g}"
+            if c.max_abs is not None
+            else str(c.error or c.shape)
+        )
         named = ", ".join(x.id + (" (accepted)" if x.accepted else "") for x in causes)
         if c in failures:
-            failure = ElementTree.SubElement(case, "failure", type=c.status,
-                                             message=f"{c.status}: {numbers}; causes: "
-                                                     f"{named or 'unexplained'}")
+            failure = ElementTree.SubElement(
+                case,
+                "failure",
+                type=c.status,
+                message=f"{c.status}: {numbers}; causes: {named or 'unexplained'}",
+            )
             failure.text = "\n".join(f"{x.id}: {x.fix}" for x in causes if x.fix)
         elif c.status in FAILING:
             ElementTree.SubElement(case, "system-out").text = f"accepted drift: {numbers}; {named}"
@@ -145,15 +183,25 @@ def render_junit(result: CheckResult) -> str:
 
 def render(output_format: str, result: CheckResult) -> str:
     """The report in one of text, json, github, junit."""
-    return {"text": render_text, "json": render_json, "github": render_github,
-            "junit": render_junit}[output_format](result)
+    return {
+        "text": render_text,
+        "json": render_json,
+        "github": render_github,
+        "junit": render_junit,
+    }[output_format](result)
 
 
 def render_error(output_format: str, target: str, message: str) -> str:
     """What stdout gets when the check could not run (exit 2), in a machine format."""
     if output_format == "json":
-        error = {"verdict": "error", "error": message, "model": None, "n_px": None,
-                 "causes": [], "probes": []}
+        error = {
+            "verdict": "error",
+            "error": message,
+            "model": None,
+            "n_px": None,
+            "causes": [],
+            "probes": [],
+        }
         return json.dumps(error, indent=2) + "\n"
     if output_format == "github":
         return _command("error", SUITE, message, target) + "\n"

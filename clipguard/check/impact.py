@@ -21,9 +21,12 @@ BATCH = 8
 # openai/CLIP `clip.py` _MODELS: the checkpoint file names under ~/.cache/clip.
 OPENAI_FILES = {name: name.replace("/", "-").replace("@", "-") + ".pt" for name in OPENAI_MODELS}
 # The transformers checkpoints of the OpenAI models.
-OPENAI_HF = {"ViT-B/32": "openai/clip-vit-base-patch32", "ViT-B/16": "openai/clip-vit-base-patch16",
-             "ViT-L/14": "openai/clip-vit-large-patch14",
-             "ViT-L/14@336px": "openai/clip-vit-large-patch14-336"}
+OPENAI_HF = {
+    "ViT-B/32": "openai/clip-vit-base-patch32",
+    "ViT-B/16": "openai/clip-vit-base-patch16",
+    "ViT-L/14": "openai/clip-vit-large-patch14",
+    "ViT-L/14@336px": "openai/clip-vit-large-patch14-336",
+}
 
 
 class ImpactError(Exception):
@@ -76,20 +79,26 @@ def locate(spec: str, profile: Profile) -> Source:
         if path.is_dir():
             found = _folder(path)
             if found is None:
-                raise ImpactError(f"--impact {spec}: the folder holds neither open_clip_config.json"
-                                  " nor a transformers config.json")
+                raise ImpactError(
+                    f"--impact {spec}: the folder holds neither open_clip_config.json"
+                    " nor a transformers config.json"
+                )
             return found
         if path.is_file():
             architecture = _open_clip_architecture(profile)
             if architecture is None:
-                raise ImpactError(f"--impact {spec}: a checkpoint file needs its architecture: "
-                                  "pass --model open_clip:ARCH/TAG")
+                raise ImpactError(
+                    f"--impact {spec}: a checkpoint file needs its architecture: "
+                    "pass --model open_clip:ARCH/TAG"
+                )
             return Source("open_clip-file", str(path), architecture)
         snapshot = _hf_cached(spec)
         if snapshot:
             return _folder(Path(snapshot)) or Source("transformers", snapshot)
-        raise ImpactError(f"--impact {spec}: no such file or folder, and no such model in the "
-                          "Hugging Face cache (nothing is downloaded)")
+        raise ImpactError(
+            f"--impact {spec}: no such file or folder, and no such model in the "
+            "Hugging Face cache (nothing is downloaded)"
+        )
     looked = []
     if profile.name in OPENAI_FILES:
         path = Path(os.path.expanduser("~/.cache/clip")) / OPENAI_FILES[profile.name]
@@ -108,8 +117,10 @@ def locate(spec: str, profile: Profile) -> Source:
         if snapshot:
             return _folder(Path(snapshot)) or Source("transformers", snapshot)
     where = "; ".join(looked) or "nothing to look for"
-    raise ImpactError(f"--impact: no CLIP model for {profile.name} on this machine (looked at "
-                      f"{where}); pass --impact PATH to an open_clip or transformers model folder")
+    raise ImpactError(
+        f"--impact: no CLIP model for {profile.name} on this machine (looked at "
+        f"{where}); pass --impact PATH to an open_clip or transformers model folder"
+    )
 
 
 def _hf_hub_id(profile: Profile) -> str | None:
@@ -152,7 +163,7 @@ class Encoder:
         chunks = []
         with torch.no_grad():
             for start in range(0, len(arrays), BATCH):
-                batch = torch.from_numpy(np.stack(arrays[start:start + BATCH]).astype(np.float32))
+                batch = torch.from_numpy(np.stack(arrays[start : start + BATCH]).astype(np.float32))
                 if self.source.kind == "transformers":
                     features = self.model.get_image_features(pixel_values=batch)
                     features = getattr(features, "pooler_output", features)
@@ -162,11 +173,17 @@ class Encoder:
         return torch.cat(chunks).numpy()
 
 
-def cosines(encoder: Encoder, references: dict[str, Any], outputs: dict[str, Any]) -> dict[str, float]:
+def cosines(
+    encoder: Encoder, references: dict[str, Any], outputs: dict[str, Any]
+) -> dict[str, float]:
     """Per probe: cosine similarity of the embeddings of its reference and its output."""
-    names = [name for name, output in outputs.items()
-             if output is not None and name in references
-             and tuple(output.shape) == tuple(references[name].shape)]
+    names = [
+        name
+        for name, output in outputs.items()
+        if output is not None
+        and name in references
+        and tuple(output.shape) == tuple(references[name].shape)
+    ]
     if not names:
         return {}
     ref = encoder.embed([references[name] for name in names])
@@ -180,5 +197,10 @@ def measure(source: Source, references: dict[str, Any], outputs: dict[str, Any])
     if not values:
         return {"model": source.describe(), "probes": {}, "mean": None, "min": None}
     worst = min(values, key=values.get)
-    return {"model": source.describe(), "probes": values,
-            "mean": sum(values.values()) / len(values), "min": values[worst], "worst": worst}
+    return {
+        "model": source.describe(),
+        "probes": values,
+        "mean": sum(values.values()) / len(values),
+        "min": values[worst],
+        "worst": worst,
+    }

@@ -11,7 +11,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-PIL, NUMPY, TENSOR_UINT8, TENSOR_FLOAT, PATH = "pil", "numpy", "tensor-uint8", "tensor-float", "path"
+PIL, NUMPY, TENSOR_UINT8, TENSOR_FLOAT, PATH = (
+    "pil",
+    "numpy",
+    "tensor-uint8",
+    "tensor-float",
+    "path",
+)
 FORMS = (PIL, NUMPY, TENSOR_UINT8, TENSOR_FLOAT, PATH)
 FALLBACKS = (NUMPY, TENSOR_UINT8, TENSOR_FLOAT, PATH)  # tried in this order when PIL is refused
 DESCRIPTIONS = {

@@ -24,16 +24,41 @@ PIPELINE_NAMES = ("preprocess", "transform", "pipeline", "transforms")
 FACTORY_NAMES = ("get_transform", "build_transform")
 _OBJECT = re.compile(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)*")
 LOOKED_FOR = "preprocess, transform, pipeline, transforms, get_transform(), build_transform()"
-IMAGE_LIBRARIES = ("torchvision", "transformers", "open_clip", "timm", "PIL", "albumentations",
-                   "kornia", "clip")
+IMAGE_LIBRARIES = (
+    "torchvision",
+    "transformers",
+    "open_clip",
+    "timm",
+    "PIL",
+    "albumentations",
+    "kornia",
+    "clip",
+)
 _IMAGE_NAME = re.compile(r"image|img|pic|photo|frame|pixel|^im$|^pil", re.IGNORECASE)
 _IMAGE_TYPE = re.compile(r"Image|Tensor|ndarray|PIL")
 # What a body does with an image: its attributes, and the calls that take one.
-IMAGE_ATTRIBUTES = {"convert", "resize", "crop", "size", "mode", "getbands", "width", "height",
-                    "shape", "permute", "unsqueeze", "transpose", "thumbnail", "split"}
-_IMAGE_CALL = re.compile(r"asarray|array|tensor|fromarray|resize|crop|normali[sz]e|transform|"
-                         r"preprocess|process|convert|read_image|decode|open|imread|cvtColor|"
-                         r"interpolate", re.IGNORECASE)
+IMAGE_ATTRIBUTES = {
+    "convert",
+    "resize",
+    "crop",
+    "size",
+    "mode",
+    "getbands",
+    "width",
+    "height",
+    "shape",
+    "permute",
+    "unsqueeze",
+    "transpose",
+    "thumbnail",
+    "split",
+}
+_IMAGE_CALL = re.compile(
+    r"asarray|array|tensor|fromarray|resize|crop|normali[sz]e|transform|"
+    r"preprocess|process|convert|read_image|decode|open|imread|cvtColor|"
+    r"interpolate",
+    re.IGNORECASE,
+)
 
 
 class LoadError(Exception):
@@ -56,8 +81,11 @@ def import_target(spec: str) -> ModuleType:
             raise LoadError(f"no such file: {spec}")
         path = path.resolve()
         sys.path.insert(0, str(path.parent))
-        name = path.stem if path.stem.isidentifier() and path.stem not in sys.modules else (
-            "_clipguard_target_" + re.sub(r"\W", "_", path.stem))
+        name = (
+            path.stem
+            if path.stem.isidentifier() and path.stem not in sys.modules
+            else ("_clipguard_target_" + re.sub(r"\W", "_", path.stem))
+        )
         module_spec = importlib.util.spec_from_file_location(name, path)
         module = importlib.util.module_from_spec(module_spec)
         sys.modules[name] = module  # dataclasses and pickling look their module up here
@@ -106,12 +134,21 @@ def _body_uses_image(function: Callable, parameter: str) -> bool:
     except (OSError, TypeError, SyntaxError, IndentationError):
         return False
     for node in ast.walk(tree):
-        if (isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name)
-                and node.value.id == parameter and node.attr in IMAGE_ATTRIBUTES):
+        if (
+            isinstance(node, ast.Attribute)
+            and isinstance(node.value, ast.Name)
+            and node.value.id == parameter
+            and node.attr in IMAGE_ATTRIBUTES
+        ):
             return True
-        if isinstance(node, ast.Call) and _IMAGE_CALL.search(_call_name(node.func)) and any(
+        if (
+            isinstance(node, ast.Call)
+            and _IMAGE_CALL.search(_call_name(node.func))
+            and any(
                 isinstance(arg, ast.Name) and arg.id == parameter
-                for arg in [*node.args, *(k.value for k in node.keywords)]):
+                for arg in [*node.args, *(k.value for k in node.keywords)]
+            )
+        ):
             return True
     return False
 
@@ -123,8 +160,11 @@ def shows_image(value: Any) -> bool:
         return True  # a transform object of an image library
     function = value.forward if hasattr(value, "forward") and callable(value.forward) else value
     try:
-        parameters = [p for p in inspect.signature(function).parameters.values()
-                      if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+        parameters = [
+            p
+            for p in inspect.signature(function).parameters.values()
+            if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
+        ]
     except (TypeError, ValueError):
         return False
     if not parameters:
@@ -191,18 +231,28 @@ def find_pipeline(module: ModuleType, object_name: str | None = None) -> tuple[C
             if not callable(pipeline):
                 raise LoadError(f"{name}() returned a {type(pipeline).__name__}, not a callable")
             return pipeline, f"{name}()"
-    callables = [name for name, value in vars(module).items()
-                 if not name.startswith("_") and _defined_here(module, value)
-                 and takes_one_image(value)]
+    callables = [
+        name
+        for name, value in vars(module).items()
+        if not name.startswith("_") and _defined_here(module, value) and takes_one_image(value)
+    ]
     candidates = [name for name in callables if shows_image(getattr(module, name))]
     if len(candidates) == 1:
         return getattr(module, candidates[0]), candidates[0]
     if candidates:
-        raise LoadError(f"several callables in {label} could be the pipeline "
-                        f"({', '.join(candidates)}); name one as TARGET:OBJECT")
+        raise LoadError(
+            f"several callables in {label} could be the pipeline "
+            f"({', '.join(candidates)}); name one as TARGET:OBJECT"
+        )
     one = len(callables) == 1
-    others = (f"; {', '.join(callables)} {'takes' if one else 'take'} one argument but "
-              f"{'shows' if one else 'show'} no image in {'its' if one else 'their'} parameter "
-              "or body" if callables else "")
-    raise LoadError(f"no pipeline found in {label}: looked for {LOOKED_FOR}, and a callable "
-                    f"that takes one image{others}; name it as TARGET:OBJECT")
+    others = (
+        f"; {', '.join(callables)} {'takes' if one else 'take'} one argument but "
+        f"{'shows' if one else 'show'} no image in {'its' if one else 'their'} parameter "
+        "or body"
+        if callables
+        else ""
+    )
+    raise LoadError(
+        f"no pipeline found in {label}: looked for {LOOKED_FOR}, and a callable "
+        f"that takes one image{others}; name it as TARGET:OBJECT"
+    )

@@ -55,8 +55,11 @@ class _Child:
         env = dict(os.environ, PYTHONFAULTHANDLER="1")
         self.process = subprocess.Popen(
             [sys.executable, "-c", _BOOTSTRAP, _PACKAGE_ROOT, target, str(memory_mb)],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-            env=env, start_new_session=True,  # Ctrl-C reaches us only; we end the child
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=env,
+            start_new_session=True,  # Ctrl-C reaches us only; we end the child
         )
         self.messages: queue.Queue = queue.Queue()
         self.captured = bytearray()
@@ -125,9 +128,15 @@ def _last_lines(text: str, count: int = 6) -> str:
 class PipelineRun:
     """Start the child now; `send` the probes when ready; `collect` the outputs."""
 
-    def __init__(self, target: str, *, timeout: float = DEFAULT_TIMEOUT,
-                 memory_mb: int = DEFAULT_MEMORY_MB, input_form: str | None = None,
-                 echo: TextIO | None = None) -> None:
+    def __init__(
+        self,
+        target: str,
+        *,
+        timeout: float = DEFAULT_TIMEOUT,
+        memory_mb: int = DEFAULT_MEMORY_MB,
+        input_form: str | None = None,
+        echo: TextIO | None = None,
+    ) -> None:
         self.target, self.timeout, self.memory_mb = target, timeout, memory_mb
         self.deadline = time.monotonic() + timeout
         self.echo = echo
@@ -167,15 +176,18 @@ class PipelineRun:
             raise RunFailure(message[1])
         status = self.child.exit_status()
         detail = _last_lines(self.child.captured_text())
-        raise RunFailure(f"importing {self.target} crashed the process ({status})"
-                         + (f":\n{detail}" if detail else ""))
+        raise RunFailure(
+            f"importing {self.target} crashed the process ({status})"
+            + (f":\n{detail}" if detail else "")
+        )
 
     def collect(self, progress: Callable[[int, int, str], None] | None = None) -> RunResult:
         """Wait for every probe's Output; raises RunFailure when the pipeline cannot be run."""
         name, description = self._wait_ready()
         outputs: dict[str, Output] = {}
-        result = RunResult(name, outputs, description=description,
-                           input_form=self.options["input"] or "pil")
+        result = RunResult(
+            name, outputs, description=description, input_form=self.options["input"] or "pil"
+        )
         total = len(self.probes)
         while True:
             crashed = self._collect_some(result, total, progress)
@@ -202,8 +214,9 @@ class PipelineRun:
         self.close()
         return result
 
-    def _collect_some(self, result: RunResult, total: int,
-                      progress: Callable[[int, int, str], None] | None) -> tuple[str, str] | None:
+    def _collect_some(
+        self, result: RunResult, total: int, progress: Callable[[int, int, str], None] | None
+    ) -> tuple[str, str] | None:
         outputs, current = result.outputs, None
         while True:
             try:
@@ -231,9 +244,15 @@ class PipelineRun:
                 return current, status
 
 
-def run_pipeline(target: str, probes: list[Probe], *, timeout: float = DEFAULT_TIMEOUT,
-                 memory_mb: int = DEFAULT_MEMORY_MB, input_form: str | None = None,
-                 progress: Callable[[int, int, str], None] | None = None) -> RunResult:
+def run_pipeline(
+    target: str,
+    probes: list[Probe],
+    *,
+    timeout: float = DEFAULT_TIMEOUT,
+    memory_mb: int = DEFAULT_MEMORY_MB,
+    input_form: str | None = None,
+    progress: Callable[[int, int, str], None] | None = None,
+) -> RunResult:
     """Import TARGET in a child process and run its pipeline on every probe."""
     with PipelineRun(target, timeout=timeout, memory_mb=memory_mb, input_form=input_form) as run:
         run.send(probes)

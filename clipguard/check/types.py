@@ -68,8 +68,14 @@ class Cause:
     accepted: bool = False  # named with --accept: listed, but does not fail the check
 
     def to_json(self) -> dict:
-        return {"id": self.id, "confidence": round(self.confidence, 3), "evidence": self.evidence,
-                "probes": self.probes, "fix": self.fix, "accepted": self.accepted}
+        return {
+            "id": self.id,
+            "confidence": round(self.confidence, 3),
+            "evidence": self.evidence,
+            "probes": self.probes,
+            "fix": self.fix,
+            "accepted": self.accepted,
+        }
 
 
 @dataclass
