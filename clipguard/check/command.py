@@ -148,20 +148,8 @@ def check(
     Exit status: 0 pass, 1 drift found, 2 could not run (import error, no pipeline, timeout).
     """
     try:
-        passed = _check(
-            target,
-            model,
-            output_format,
-            save_diffs,
-            probe_set_name,
-            input_form,
-            images,
-            _cause_ids(accept),
-            impact,
-            show_output,
-            timeout,
-            memory_limit,
-        )
+        options = dict(click.get_current_context().params, accept=_cause_ids(accept))
+        passed = _check(**options)
     except KeyboardInterrupt:
         click.echo("\nclipguard check: interrupted", err=True)
         sys.exit(EXIT_INTERRUPTED)
