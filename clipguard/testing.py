@@ -44,11 +44,13 @@ def check_pipeline(
     model: str = "ViT-B/32",
     probes: str = "quick",
     input: str | None = None,
+    accept: tuple[str, ...] = (),
 ):
     """Run `pipeline` on the probes and compare it with `model`'s reference: a CheckResult.
 
     `input` is the form each probe is given in (see `clipguard check --input`); None means PIL
-    images, or the first other form the pipeline takes when it refuses them all.
+    images, or the first other form the pipeline takes when it refuses them all. `accept` names
+    cause ids that are known drift, as `--accept` does.
     """
     import tempfile
 
@@ -70,20 +72,23 @@ def check_pipeline(
 
     with tempfile.TemporaryDirectory(prefix="clipguard-probes-") as folder:
         run.input_form = run_probes(pipeline, probe_list, input, folder, receive, restore=True)
-    return evaluate(run.pipeline, run, probe_list, profile, refs)
+    return evaluate(run.pipeline, run, probe_list, profile, refs, tuple(accept))
 
 
 def assert_matches_reference(
-    pipeline: Callable[[Any], Any], model: str = "ViT-B/32", probes: str = "quick"
+    pipeline: Callable[[Any], Any],
+    model: str = "ViT-B/32",
+    probes: str = "quick",
+    accept: tuple[str, ...] = (),
 ) -> None:
     """Fail with a readable message unless `pipeline` matches `model`'s reference transform.
 
     `probes` is "quick" (about 10 images) or "full" (about 30). Within one 8-bit step (the
-    tolerance of docs/design.md) counts as a match.
+    tolerance of docs/design.md) counts as a match; so does drift by the causes in `accept`.
     """
     __tracebackhide__ = True  # pytest: show the user's line, not ours
     from clipguard.check.report import failure_message
 
-    result = check_pipeline(pipeline, model, probes)
+    result = check_pipeline(pipeline, model, probes, accept=accept)
     if not result.passed:
         raise AssertionError(failure_message(result))
