@@ -22,10 +22,8 @@ safetensors_torch = pytest.importorskip("safetensors.torch")
 ROOT = Path(__file__).resolve().parents[1]
 TINY = {
     "embed_dim": 32,
-    "vision_cfg": {"image_size": 224, "layers": 2, "width": 64, "head_width": 32,
-                   "patch_size": 32},
-    "text_cfg": {"context_length": 77, "vocab_size": 49408, "width": 32, "heads": 2,
-                 "layers": 1},
+    "vision_cfg": {"image_size": 224, "layers": 2, "width": 64, "head_width": 32, "patch_size": 32},
+    "text_cfg": {"context_length": 77, "vocab_size": 49408, "width": 32, "heads": 2, "layers": 1},
 }
 
 
@@ -60,9 +58,24 @@ def _direct_cosines(folder: Path) -> dict[str, float]:
 
 def test_reported_cosines_are_the_embeddings_cosines(tiny_model):
     done = subprocess.run(
-        [sys.executable, "-m", "clipguard.check.command", "fixtures/pipelines/bilinear.py",
-         "--probes", "quick", "--impact", str(tiny_model), "--format", "json"],
-        cwd=ROOT, capture_output=True, text=True, timeout=300, check=False)
+        [
+            sys.executable,
+            "-m",
+            "clipguard.check.command",
+            "fixtures/pipelines/bilinear.py",
+            "--probes",
+            "quick",
+            "--impact",
+            str(tiny_model),
+            "--format",
+            "json",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
     assert done.returncode == 1, done.stderr
     impact = json.loads(done.stdout)["impact"]
     expected = _direct_cosines(tiny_model)
@@ -76,9 +89,21 @@ def test_reported_cosines_are_the_embeddings_cosines(tiny_model):
 
 def test_no_model_on_the_machine_is_exit_2_saying_where_it_looked(tmp_path):
     done = subprocess.run(
-        [sys.executable, "-m", "clipguard.check.command", "fixtures/pipelines/correct.py",
-         "--impact", "--model", "ViT-B/32"],
-        cwd=ROOT, capture_output=True, text=True, timeout=120, check=False,
-        env={"HOME": str(tmp_path), "HF_HOME": str(tmp_path / "hf"), "PATH": "/usr/bin:/bin"})
+        [
+            sys.executable,
+            "-m",
+            "clipguard.check.command",
+            "fixtures/pipelines/correct.py",
+            "--impact",
+            "--model",
+            "ViT-B/32",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        env={"HOME": str(tmp_path), "HF_HOME": str(tmp_path / "hf"), "PATH": "/usr/bin:/bin"},
+    )
     assert done.returncode == 2 and "Traceback" not in done.stderr
     assert "no CLIP model for ViT-B/32" in done.stderr and ".cache/clip/ViT-B-32.pt" in done.stderr
