@@ -18,9 +18,11 @@ from torchvision.transforms import v2
 from clipguard.check.adapt import adapt
 from clipguard.check.compare import compare
 from clipguard.check.diagnose import diagnose
-from clipguard.check.probes import probe_set
+from clipguard.check.evaluate import processable
+from clipguard.check.probes import probe_set as all_probes
 from clipguard.check.reference import references
-from clipguard.check.types import EQUIVALENT_MAX_ABS, Output, Probe
+from clipguard.check.tolerance import EQUIVALENT_MAX_ABS
+from clipguard.check.types import Output, Probe
 from clipguard.profiles import CLIP_MEAN, CLIP_STD, IMAGENET_MEAN, IMAGENET_STD, Profile, openai
 
 N = 224
@@ -28,7 +30,13 @@ BICUBIC, BILINEAR = T.InterpolationMode.BICUBIC, T.InterpolationMode.BILINEAR
 PROFILE = openai("ViT-B/32")
 
 
+def probe_set(kind: str = "quick"):
+    """The probes the installed Pillow can process as the reference does (all, on Pillow >= 11)."""
+    return processable(all_probes(kind))
+
+
 # ---------------------------------------------------------------- running a pipeline in-process
+
 
 def run(pipeline, probes: list[Probe]) -> dict[str, Output]:
     outputs = {}
@@ -65,6 +73,7 @@ def rgb_quick(quick) -> list[Probe]:
 
 
 # ---------------------------------------------------------------- the reference and its mutants
+
 
 def rgb(image: Image.Image) -> Image.Image:
     return image.convert("RGB")
@@ -134,6 +143,7 @@ def pil_to_float(image):
 
 def tensor_resize_pipeline(pixels: str):
     """CLIP's steps on a tensor: antialiased bicubic `F.resize` of a uint8 or a float tensor."""
+
     def pipeline(image: Image.Image) -> torch.Tensor:
         image = image.convert("RGB")
         tensor = F.pil_to_tensor(image) if pixels == "uint8" else F.to_tensor(image)
@@ -151,63 +161,133 @@ def bgr_pipeline():
 
 
 MUTANTS = {
-    "imagenet-mean-std": (clip_pipeline(normalize=T.Normalize(IMAGENET_MEAN, IMAGENET_STD)),
-                          "normalization.imagenet"),
-    "imagenet-on-0-255": (clip_pipeline(
-        to_tensor=pil_to_float,
-        normalize=T.Normalize([255 * m for m in IMAGENET_MEAN], [255 * s for s in IMAGENET_STD])),
-        "normalization.imagenet"),
+    "imagenet-mean-std": (
+        clip_pipeline(normalize=T.Normalize(IMAGENET_MEAN, IMAGENET_STD)),
+        "normalization.imagenet",
+    ),
+    "imagenet-on-0-255": (
+        clip_pipeline(
+            to_tensor=pil_to_float,
+            normalize=T.Normalize(
+                [255 * m for m in IMAGENET_MEAN], [255 * s for s in IMAGENET_STD]
+            ),
+        ),
+        "normalization.imagenet",
+    ),
     "no-normalize": (clip_pipeline(normalize=lambda t: t), "normalization.missing"),
-    "half-mean-std": (clip_pipeline(normalize=T.Normalize((0.5,) * 3, (0.5,) * 3)),
-                      "normalization.other"),
-    "lavila-typo-mean": (clip_pipeline(normalize=T.Normalize(
-        (108.33 / 255, 116.7460125 / 255, 104.09373615 / 255), CLIP_STD)), "normalization.other"),
+    "half-mean-std": (
+        clip_pipeline(normalize=T.Normalize((0.5,) * 3, (0.5,) * 3)),
+        "normalization.other",
+    ),
+    "lavila-typo-mean": (
+        clip_pipeline(
+            normalize=T.Normalize((108.33 / 255, 116.7460125 / 255, 104.09373615 / 255), CLIP_STD)
+        ),
+        "normalization.other",
+    ),
     "pil-to-tensor-unscaled": (clip_pipeline(to_tensor=pil_to_float), "range.uint8"),
-    "uint8-no-normalize": (clip_pipeline(to_tensor=T.PILToTensor(), normalize=lambda t: t),
-                           "range.uint8"),
-    "returns-pil": (T.Compose([T.Resize(N, interpolation=BICUBIC), T.CenterCrop(N), rgb]),
-                    "range.uint8"),
+    "uint8-no-normalize": (
+        clip_pipeline(to_tensor=T.PILToTensor(), normalize=lambda t: t),
+        "range.uint8",
+    ),
+    "returns-pil": (
+        T.Compose([T.Resize(N, interpolation=BICUBIC), T.CenterCrop(N), rgb]),
+        "range.uint8",
+    ),
     "bilinear": (clip_pipeline(resize=T.Resize(N)), "interpolation.bilinear"),
-    "nearest": (clip_pipeline(resize=T.Resize(N, T.InterpolationMode.NEAREST)),
-                "interpolation.nearest"),
-    "lanczos": (clip_pipeline(resize=T.Resize(N, T.InterpolationMode.LANCZOS)),
-                "interpolation.other"),
+    "nearest": (
+        clip_pipeline(resize=T.Resize(N, T.InterpolationMode.NEAREST)),
+        "interpolation.nearest",
+    ),
+    "lanczos": (
+        clip_pipeline(resize=T.Resize(N, T.InterpolationMode.LANCZOS)),
+        "interpolation.other",
+    ),
     "box": (clip_pipeline(resize=T.Resize(N, T.InterpolationMode.BOX)), "interpolation.other"),
-    "tensor-bicubic-no-antialias": (T.Compose([
-        rgb, T.ToTensor(), T.Resize(N, interpolation=BICUBIC, antialias=False), T.CenterCrop(N),
-        T.Normalize(CLIP_MEAN, CLIP_STD)]), "antialias.missing"),
+    "tensor-bicubic-no-antialias": (
+        T.Compose(
+            [
+                rgb,
+                T.ToTensor(),
+                T.Resize(N, interpolation=BICUBIC, antialias=False),
+                T.CenterCrop(N),
+                T.Normalize(CLIP_MEAN, CLIP_STD),
+            ]
+        ),
+        "antialias.missing",
+    ),
     "tensor-resize-uint8": (tensor_resize_pipeline("uint8"), "interpolation.other"),
     "tensor-resize-float": (tensor_resize_pipeline("float"), "interpolation.other"),
-    "squash": (clip_pipeline(resize=T.Resize((N, N), interpolation=BICUBIC), crop=False),
-               "geometry.squash"),
-    "resize-256-crop-224": (clip_pipeline(resize=T.Resize(256, interpolation=BICUBIC)),
-                            "geometry.scale"),
+    "squash": (
+        clip_pipeline(resize=T.Resize((N, N), interpolation=BICUBIC), crop=False),
+        "geometry.squash",
+    ),
+    "resize-256-crop-224": (
+        clip_pipeline(resize=T.Resize(256, interpolation=BICUBIC)),
+        "geometry.scale",
+    ),
     "no-center-crop": (clip_pipeline(crop=False), "geometry.no-crop"),
     "longest-side-pad": (clip_pipeline(resize=longest_pad, crop=False), "geometry.no-crop"),
-    "crop-offset-floor": (T.Compose([T.Resize(N, interpolation=BICUBIC), crop_floor, rgb,
-                                     T.ToTensor(), T.Normalize(CLIP_MEAN, CLIP_STD)]),
-                          "geometry.offset"),
+    "crop-offset-floor": (
+        T.Compose(
+            [
+                T.Resize(N, interpolation=BICUBIC),
+                crop_floor,
+                rgb,
+                T.ToTensor(),
+                T.Normalize(CLIP_MEAN, CLIP_STD),
+            ]
+        ),
+        "geometry.offset",
+    ),
     "long-side-round": (clip_pipeline(resize=resize_round_long), "geometry.offset"),
-    "output-256": (T.Compose([T.Resize(256, interpolation=BICUBIC), T.CenterCrop(256), rgb,
-                              T.ToTensor(), T.Normalize(CLIP_MEAN, CLIP_STD)]), "geometry.size"),
+    "output-256": (
+        T.Compose(
+            [
+                T.Resize(256, interpolation=BICUBIC),
+                T.CenterCrop(256),
+                rgb,
+                T.ToTensor(),
+                T.Normalize(CLIP_MEAN, CLIP_STD),
+            ]
+        ),
+        "geometry.size",
+    ),
     "bgr": (bgr_pipeline(), "channels.bgr"),
-    "bgr-normalized-per-input": (clip_pipeline(
-        to_tensor=T.Compose([T.ToTensor(), lambda t: t[[2, 1, 0]]]),
-        normalize=T.Normalize(CLIP_MEAN[::-1], CLIP_STD[::-1])), "channels.bgr"),
+    "bgr-normalized-per-input": (
+        clip_pipeline(
+            to_tensor=T.Compose([T.ToTensor(), lambda t: t[[2, 1, 0]]]),
+            normalize=T.Normalize(CLIP_MEAN[::-1], CLIP_STD[::-1]),
+        ),
+        "channels.bgr",
+    ),
     "hwc": (then(clip_pipeline(), lambda t: t.permute(1, 2, 0)), "layout.hwc"),
     "float64": (then(clip_pipeline(), lambda t: t.double()), "dtype"),
     "float16": (then(clip_pipeline(), lambda t: t.half()), "dtype"),
     "convert-before-resize": (clip_pipeline(convert_first=True), "mode.conversion"),
-    "alpha-on-white-first": (T.Compose([on_white, clip_pipeline(convert_first=True)]),
-                             "mode.conversion"),
+    "alpha-on-white-first": (
+        T.Compose([on_white, clip_pipeline(convert_first=True)]),
+        "mode.conversion",
+    ),
     "raises-on-non-rgb": (T.Compose([rgb_only, clip_pipeline()]), "mode.error"),
     "raises-always": (always_raises, "error"),
     "greyscale-three-channels": (T.Compose([T.Grayscale(3), clip_pipeline()]), "mode.conversion"),
-    "greyscale-single-channel": (T.Compose([T.Resize(N, interpolation=BICUBIC), T.CenterCrop(N),
-                                            T.Grayscale(1), T.ToTensor()]), "mode.conversion"),
-    "five-crop-batch": (T.Compose([T.Resize(256, interpolation=BICUBIC), T.FiveCrop(N),
-                                   lambda crops: torch.stack([T.ToTensor()(c) for c in crops])]),
-                        "geometry.size"),
+    "greyscale-single-channel": (
+        T.Compose(
+            [T.Resize(N, interpolation=BICUBIC), T.CenterCrop(N), T.Grayscale(1), T.ToTensor()]
+        ),
+        "mode.conversion",
+    ),
+    "five-crop-batch": (
+        T.Compose(
+            [
+                T.Resize(256, interpolation=BICUBIC),
+                T.FiveCrop(N),
+                lambda crops: torch.stack([T.ToTensor()(c) for c in crops]),
+            ]
+        ),
+        "geometry.size",
+    ),
 }
 
 
@@ -230,11 +310,19 @@ def test_reference_hypothesis_renders_the_reference(resize_mode):
 
 # What each fix must say, in the user's terms.
 FIX_MENTIONS = {
-    "normalization": "0.48145466", "range.uint8": "ToTensor()", "interpolation": "BICUBIC",
-    "antialias.missing": "antialias=True", "geometry.squash": "CenterCrop(224)",
-    "geometry.scale": "Resize(224)", "geometry.no-crop": "CenterCrop(224)",
-    "geometry.offset": "torchvision", "geometry.size": "224x224", "channels.bgr": "RGB",
-    "layout.hwc": "permute(2, 0, 1)", "dtype": "float32", "mode": "convert('RGB')",
+    "normalization": "0.48145466",
+    "range.uint8": "ToTensor()",
+    "interpolation": "BICUBIC",
+    "antialias.missing": "antialias=True",
+    "geometry.squash": "CenterCrop(224)",
+    "geometry.scale": "Resize(224)",
+    "geometry.no-crop": "CenterCrop(224)",
+    "geometry.offset": "torchvision",
+    "geometry.size": "224x224",
+    "channels.bgr": "RGB",
+    "layout.hwc": "permute(2, 0, 1)",
+    "dtype": "float32",
+    "mode": "convert('RGB')",
     "error": "raises",
 }
 
@@ -262,6 +350,7 @@ def test_matrix_is_big_enough():
 
 # ---------------------------------------------------------------- independent implementations
 
+
 def numpy_pipeline(image: Image.Image) -> np.ndarray:
     """Resize with Pillow, crop and normalize in numpy on the 0-255 scale, in float64."""
     width, height = image.size
@@ -272,7 +361,7 @@ def numpy_pipeline(image: Image.Image) -> np.ndarray:
     pixels = np.asarray(image.resize(size, Image.Resampling.BICUBIC).convert("RGB"), np.float64)
     top = round((pixels.shape[0] - N) / 2.0)
     left = round((pixels.shape[1] - N) / 2.0)
-    pixels = pixels[top:top + N, left:left + N]
+    pixels = pixels[top : top + N, left : left + N]
     mean, std = np.array(CLIP_MEAN) * 255, np.array(CLIP_STD) * 255
     return ((pixels - mean) / std).transpose(2, 0, 1).astype(np.float32)
 
@@ -285,13 +374,22 @@ def pil_only_pipeline(image: Image.Image) -> list:
     left, top = round((size[0] - N) / 2), round((size[1] - N) / 2)
     cropped = resized.crop((left, top, left + N, top + N)).convert("RGB")
     bands = [np.asarray(band, np.float32) / np.float32(255) for band in cropped.split()]
-    values = [(band - np.float32(m)) / np.float32(s) for band, m, s in zip(bands, CLIP_MEAN, CLIP_STD)]
+    values = [
+        (band - np.float32(m)) / np.float32(s) for band, m, s in zip(bands, CLIP_MEAN, CLIP_STD)
+    ]
     return {"pixel_values": [np.stack(values)]}
 
 
-V2_PIPELINE = v2.Compose([
-    v2.Resize(N, interpolation=BICUBIC), v2.CenterCrop(N), rgb, v2.ToImage(),
-    v2.ToDtype(torch.float32, scale=True), v2.Normalize(CLIP_MEAN, CLIP_STD)])
+V2_PIPELINE = v2.Compose(
+    [
+        v2.Resize(N, interpolation=BICUBIC),
+        v2.CenterCrop(N),
+        rgb,
+        v2.ToImage(),
+        v2.ToDtype(torch.float32, scale=True),
+        v2.Normalize(CLIP_MEAN, CLIP_STD),
+    ]
+)
 
 
 def batch_pipeline(image: Image.Image) -> torch.Tensor:
@@ -331,15 +429,21 @@ def test_independent_implementation_has_no_cause(name):
 
 # ---------------------------------------------------------------- tensor resizes
 
+
 def drifted(pipeline, probes: list[Probe]) -> set[str]:
     """Probes on which the pipeline fails the DESIGN tolerance."""
     outputs, refs = run(pipeline, probes), cached_references(probes, PROFILE)
-    return {p.name for p in probes
-            if compare(p, outputs[p.name], refs[p.name]).status not in ("exact", "equivalent")}
+    return {
+        p.name
+        for p in probes
+        if compare(p, outputs[p.name], refs[p.name]).status not in ("exact", "equivalent")
+    }
 
 
-@pytest.mark.parametrize(("pixels", "hypothesis"), [
-    ("uint8", "tensor-bicubic-antialias-uint8"), ("float", "tensor-bicubic-antialias")])
+@pytest.mark.parametrize(
+    ("pixels", "hypothesis"),
+    [("uint8", "tensor-bicubic-antialias-uint8"), ("float", "tensor-bicubic-antialias")],
+)
 def test_tensor_resize_is_named_as_the_cause(pixels, hypothesis, quick):
     pipeline = tensor_resize_pipeline(pixels)
     causes = check(pipeline, quick)
@@ -355,15 +459,25 @@ def test_tensor_resize_is_named_as_the_cause(pixels, hypothesis, quick):
     assert pixels in evidence["resampling"]
     assert "PIL" in first.fix and "InterpolationMode.BICUBIC" in first.fix
     # Every drifted RGB probe has its cause; P and RGBA are converted before resizing, too.
-    rgb_drift = {name for name in drifted(pipeline, quick) if "-p" not in name and "rgba" not in name}
+    rgb_drift = {
+        name for name in drifted(pipeline, quick) if "-p" not in name and "rgba" not in name
+    }
     assert rgb_drift and rgb_drift <= set(first.probes)
     assert set(causes[1].evidence["modes"]) == {"P", "RGBA"}
-    assert all(mode["best_hypothesis"] == "convert to RGB before resizing"
-               for mode in causes[1].evidence["modes"].values())
+    assert all(
+        mode["best_hypothesis"] == "convert to RGB before resizing"
+        for mode in causes[1].evidence["modes"].values()
+    )
 
 
-@pytest.mark.parametrize("hypothesis", ["tensor-bicubic-antialias", "tensor-bicubic-antialias-uint8",
-                                        "tensor-bicubic-antialias-uint8-native"])
+@pytest.mark.parametrize(
+    "hypothesis",
+    [
+        "tensor-bicubic-antialias",
+        "tensor-bicubic-antialias-uint8",
+        "tensor-bicubic-antialias-uint8-native",
+    ],
+)
 def test_tensor_hypotheses_render_what_torchvision_does(hypothesis, quick):
     """Bit for bit: v1 F.resize on float and uint8 tensors, v2 resize on uint8 (its own kernel)."""
     from clipguard.check import hypotheses
@@ -376,8 +490,9 @@ def test_tensor_hypotheses_render_what_torchvision_does(hypothesis, quick):
         elif hypothesis == "tensor-bicubic-antialias-uint8":
             resized = F.resize(F.pil_to_tensor(image), [N], interpolation=BICUBIC, antialias=True)
         else:
-            resized = v2.functional.resize(v2.functional.pil_to_tensor(image), [N],
-                                           interpolation=BICUBIC, antialias=True)
+            resized = v2.functional.resize(
+                v2.functional.pil_to_tensor(image), [N], interpolation=BICUBIC, antialias=True
+            )
         expected = F.center_crop(resized, [N])
         expected = (expected.float() / 255 if expected.dtype == torch.uint8 else expected).numpy()
         rendered = hypotheses.render(image, plan(*probe.size), hypothesis)
@@ -395,13 +510,15 @@ def test_tensor_hypothesis_converts_modes_as_pillow_would_after_resizing(quick):
     for image, changes in ((palette.image, True), (grey, False)):
         after = hypotheses.render(image, plan(*image.size), tensor, "after")
         before = hypotheses.render(image, plan(*image.size), tensor, "before")
-        pil_change = (hypotheses.render(image, plan(*image.size), "bicubic", "after")
-                      - hypotheses.render(image, plan(*image.size), "bicubic", "before"))
+        pil_change = hypotheses.render(
+            image, plan(*image.size), "bicubic", "after"
+        ) - hypotheses.render(image, plan(*image.size), "bicubic", "before")
         assert np.allclose(after - before, pil_change, atol=1e-6)
         assert (np.abs(after - before).mean() > 1e-3) == changes
 
 
 # ---------------------------------------------------------------- real peers and other profiles
+
 
 def test_transformers_clip_processor_crop_offset_is_named(rgb_quick):
     from transformers import CLIPImageProcessor
@@ -417,8 +534,10 @@ def test_transformers_clip_processor_crop_offset_is_named(rgb_quick):
     assert odd["under_hypothesis"] < odd["vs_reference"] / 50
     assert "smooth-640x480" not in first.probes  # (480 - 224) / 2 is whole: no drift there
     example = first.evidence["example"]  # e.g. 347 - 224 = 123: floor gives 61, torchvision 62
-    offsets = [r - f for f, r in zip(example["found"]["crop_box"][:2],
-                                     example["reference"]["crop_box"][:2])]
+    offsets = [
+        r - f
+        for f, r in zip(example["found"]["crop_box"][:2], example["reference"]["crop_box"][:2])
+    ]
     assert sorted(offsets) == [0, 1]
 
 
@@ -463,31 +582,53 @@ def test_transformers_clip_processor_resizes_with_torch_uint8_kernel():
 def open_clip_eval(profile: Profile):
     import open_clip
 
-    return open_clip.image_transform(profile.n_px, is_train=False, mean=profile.mean,
-                                     std=profile.std, resize_mode=profile.resize_mode,
-                                     interpolation=profile.interpolation)
+    return open_clip.image_transform(
+        profile.n_px,
+        is_train=False,
+        mean=profile.mean,
+        std=profile.std,
+        resize_mode=profile.resize_mode,
+        interpolation=profile.interpolation,
+    )
 
 
-@pytest.mark.parametrize(("model", "tag", "expected"), [
-    ("ViT-B-16-SigLIP", "webli", {"geometry.squash", "normalization.other"}),
-    ("ViT-L-14-CLIPA", "datacomp1b", {"geometry.squash", "normalization.other",
-                                      "interpolation.other"}),
-    ("MobileCLIP-S1", "datacompdr", {"normalization.other", "interpolation.other"}),
-])
+@pytest.mark.parametrize(
+    ("model", "tag", "expected"),
+    [
+        ("ViT-B-16-SigLIP", "webli", {"geometry.squash", "normalization.other"}),
+        (
+            "ViT-L-14-CLIPA",
+            "datacomp1b",
+            {"geometry.squash", "normalization.other", "interpolation.other"},
+        ),
+        ("MobileCLIP-S1", "datacompdr", {"normalization.other", "interpolation.other"}),
+    ],
+)
 def test_other_profiles(model, tag, expected, rgb_quick):
     from clipguard.profiles import lookup
 
     profile = lookup(model, tag)
     assert check(open_clip_eval(profile), rgb_quick, profile) == []
-    causes = check(T.Compose([
-        T.Resize(profile.n_px, interpolation=BICUBIC), T.CenterCrop(profile.n_px), rgb,
-        T.ToTensor(), T.Normalize(CLIP_MEAN, CLIP_STD)]), rgb_quick, profile)
+    causes = check(
+        T.Compose(
+            [
+                T.Resize(profile.n_px, interpolation=BICUBIC),
+                T.CenterCrop(profile.n_px),
+                rgb,
+                T.ToTensor(),
+                T.Normalize(CLIP_MEAN, CLIP_STD),
+            ]
+        ),
+        rgb_quick,
+        profile,
+    )
     assert {c.id for c in causes} == expected
     normalization = next(c for c in causes if c.id == "normalization.other")
     assert normalization.evidence["named"] == "clip"
 
 
 # ---------------------------------------------------------------- evidence, ranking, speed
+
 
 def test_estimated_statistics_are_measured(rgb_quick):
     mean, std = (0.45, 0.44, 0.43), (0.22, 0.25, 0.28)
@@ -509,7 +650,8 @@ def test_two_causes_are_ranked_by_impact(quick):
 def test_bgr_with_imagenet_statistics(rgb_quick):
     pipeline = clip_pipeline(
         to_tensor=T.Compose([T.ToTensor(), lambda t: t[[2, 1, 0]]]),
-        normalize=T.Normalize(IMAGENET_MEAN, IMAGENET_STD))
+        normalize=T.Normalize(IMAGENET_MEAN, IMAGENET_STD),
+    )
     assert {c.id for c in check(pipeline, rgb_quick)} == {"channels.bgr", "normalization.imagenet"}
 
 
@@ -541,5 +683,10 @@ def opencv_style(image: Image.Image) -> np.ndarray:
 
 def test_several_causes_at_once(quick):
     causes = check(opencv_style, quick)
-    assert [c.id for c in causes] == ["layout.hwc", "geometry.squash", "channels.bgr",
-                                      "interpolation.bilinear", "mode.conversion"]
+    assert [c.id for c in causes] == [
+        "layout.hwc",
+        "geometry.squash",
+        "channels.bgr",
+        "interpolation.bilinear",
+        "mode.conversion",
+    ]

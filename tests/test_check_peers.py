@@ -13,9 +13,10 @@ import torch
 from PIL import Image
 from torchvision.transforms import v2
 
-from clipguard.check.probes import probe_set
+from clipguard.check.evaluate import processable
+from clipguard.check.probes import probe_set as all_probes
 from clipguard.check.reference import normalize, shortest_side_size, to_unit_tensor
-from clipguard.check.types import EQUIVALENT_MAX_ABS
+from clipguard.check.tolerance import EQUIVALENT_MAX_ABS
 from clipguard.profiles import CLIP_MEAN, CLIP_STD, openai
 from clipguard.testing import assert_matches_reference, check_pipeline
 
@@ -29,36 +30,59 @@ transformers = pytest.importorskip("transformers")
 ROOT = Path(__file__).resolve().parents[1]
 
 
+def probe_set(kind: str = "quick"):
+    """The probes the installed Pillow can process as the reference does (all, on Pillow >= 11)."""
+    return processable(all_probes(kind))
+
+
 def test_openai_transform_passes():
     assert_matches_reference(_transform(224), model="ViT-B/32", probes="full")
     assert_matches_reference(_transform(336), model="ViT-L/14@336px")
 
 
 def test_open_clip_eval_transforms_pass():
-    assert_matches_reference(open_clip.image_transform(224, is_train=False),
-                             model="open_clip:ViT-B-32/laion2b_s34b_b79k", probes="full")
-    siglip = open_clip.image_transform(224, is_train=False, mean=(0.5,) * 3, std=(0.5,) * 3,
-                                       resize_mode="squash")
+    assert_matches_reference(
+        open_clip.image_transform(224, is_train=False),
+        model="open_clip:ViT-B-32/laion2b_s34b_b79k",
+        probes="full",
+    )
+    siglip = open_clip.image_transform(
+        224, is_train=False, mean=(0.5,) * 3, std=(0.5,) * 3, resize_mode="squash"
+    )
     assert_matches_reference(siglip, model="open_clip:ViT-B-16-SigLIP/webli")
 
 
 def test_torchvision_v2_pipeline_passes():
-    pipeline = v2.Compose([
-        v2.Resize(224, interpolation=v2.InterpolationMode.BICUBIC),
-        v2.CenterCrop(224),
-        v2.Lambda(lambda image: image.convert("RGB")),
-        v2.ToImage(),
-        v2.ToDtype(torch.float32, scale=True),
-        v2.Normalize(CLIP_MEAN, CLIP_STD),
-    ])
+    pipeline = v2.Compose(
+        [
+            v2.Resize(224, interpolation=v2.InterpolationMode.BICUBIC),
+            v2.CenterCrop(224),
+            v2.Lambda(lambda image: image.convert("RGB")),
+            v2.ToImage(),
+            v2.ToDtype(torch.float32, scale=True),
+            v2.Normalize(CLIP_MEAN, CLIP_STD),
+        ]
+    )
     result = check_pipeline(pipeline, probes="full")
     assert result.passed, [c for c in result.comparisons if c.status != "exact"]
 
 
 def test_correct_fixture_passes_through_the_cli():
-    done = subprocess.run([sys.executable, "-m", "clipguard.check.command",
-                           "fixtures/pipelines/correct.py", "--probes", "quick"],
-                          cwd=ROOT, capture_output=True, text=True, timeout=300, check=False)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "clipguard.check.command",
+            "fixtures/pipelines/correct.py",
+            "--probes",
+            "quick",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
     assert done.returncode == 0, done.stdout + done.stderr
 
 
@@ -68,8 +92,9 @@ def test_correct_fixture_passes_through_the_cli():
 @pytest.fixture(scope="module")
 def hf_result():
     processor = transformers.CLIPImageProcessor()  # the defaults of openai/clip-vit-base-patch32
-    return processor, check_pipeline(lambda image: processor(images=image, return_tensors="pt"),
-                                     probes="full")
+    return processor, check_pipeline(
+        lambda image: processor(images=image, return_tensors="pt"), probes="full"
+    )
 
 
 def _by_name(result):
@@ -130,14 +155,16 @@ def test_the_named_causes_explain_the_drift_entirely(hf_result):
 
 
 def test_failure_message_is_readable():
-    bilinear = v2.Compose([
-        v2.Resize(224),  # bilinear by default
-        v2.CenterCrop(224),
-        v2.Lambda(lambda image: image.convert("RGB")),
-        v2.ToImage(),
-        v2.ToDtype(torch.float32, scale=True),
-        v2.Normalize(CLIP_MEAN, CLIP_STD),
-    ])
+    bilinear = v2.Compose(
+        [
+            v2.Resize(224),  # bilinear by default
+            v2.CenterCrop(224),
+            v2.Lambda(lambda image: image.convert("RGB")),
+            v2.ToImage(),
+            v2.ToDtype(torch.float32, scale=True),
+            v2.Normalize(CLIP_MEAN, CLIP_STD),
+        ]
+    )
     with pytest.raises(AssertionError) as failure:
         assert_matches_reference(bilinear)
     message = str(failure.value)

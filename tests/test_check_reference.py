@@ -9,7 +9,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from clipguard.check.probes import PHOTOS_DIR, probe_set
+from clipguard.check.evaluate import processable
+from clipguard.check.probes import PHOTOS_DIR
+from clipguard.check.probes import probe_set as all_probes
 from clipguard.check.reference import center_crop_box, reference, shortest_side_size
 from clipguard.profiles import Profile, open_clip_table, openai
 
@@ -18,6 +20,12 @@ with warnings.catch_warnings():
     from clip.clip import _transform
 
 open_clip = pytest.importorskip("open_clip")
+
+
+def probe_set(kind: str = "quick"):
+    """The probes the installed Pillow can process as the reference does (all, on Pillow >= 11)."""
+    return processable(all_probes(kind))
+
 
 FULL = probe_set("full")
 
@@ -42,8 +50,9 @@ def test_open_clip_default_eval_transform_bit_for_bit(n_px):
     transform = open_clip.image_transform(n_px, is_train=False)
     profile = openai("ViT-L/14@336px") if n_px == 336 else openai("ViT-B/32")
     for probe in FULL:
-        assert np.array_equal(reference(probe.image, profile), transform(probe.image).numpy()), \
+        assert np.array_equal(reference(probe.image, profile), transform(probe.image).numpy()), (
             probe.name
+        )
 
 
 def _distinct_profiles():
@@ -66,11 +75,17 @@ PROFILES = _distinct_profiles()
 @pytest.mark.parametrize("profile", PROFILES, ids=[p.name for p in PROFILES])
 def test_open_clip_recipes_bit_for_bit(profile):
     transform = open_clip.image_transform(
-        profile.n_px, is_train=False, mean=profile.mean, std=profile.std,
-        resize_mode=profile.resize_mode, interpolation=profile.interpolation)
+        profile.n_px,
+        is_train=False,
+        mean=profile.mean,
+        std=profile.std,
+        resize_mode=profile.resize_mode,
+        interpolation=profile.interpolation,
+    )
     for probe in probe_set("quick"):
-        assert np.array_equal(reference(probe.image, profile), transform(probe.image).numpy()), \
+        assert np.array_equal(reference(probe.image, profile), transform(probe.image).numpy()), (
             probe.name
+        )
 
 
 def test_recipes_cover_squash_bilinear_half_and_none():
@@ -84,8 +99,9 @@ def test_longest_side_pad_bit_for_bit():
     profile = Profile("longest", 224, resize_mode="longest")
     transform = open_clip.image_transform(224, is_train=False, resize_mode="longest")
     for probe in FULL:
-        assert np.array_equal(reference(probe.image, profile), transform(probe.image).numpy()), \
+        assert np.array_equal(reference(probe.image, profile), transform(probe.image).numpy()), (
             probe.name
+        )
 
 
 def test_geometry_helpers_follow_torchvision():
@@ -101,7 +117,7 @@ def test_geometry_helpers_follow_torchvision():
 
 
 def test_probes_are_deterministic():
-    first, second = probe_set("full"), probe_set("full")
+    first, second = all_probes("full"), all_probes("full")
     assert _ids(first) == _ids(second)
     for a, b in zip(first, second):
         assert a.image.mode == b.image.mode and a.image.tobytes() == b.image.tobytes(), a.name
@@ -109,9 +125,9 @@ def test_probes_are_deterministic():
 
 
 def test_probe_sets_sizes_and_coverage():
-    quick, full = probe_set("quick"), probe_set("full")
+    quick, full = all_probes("quick"), all_probes("full")
     assert 8 <= len(quick) <= 12 and 25 <= len(full) <= 35
-    assert _ids(full)[:len(quick)] == _ids(quick)
+    assert _ids(full)[: len(quick)] == _ids(quick)
     assert len(set(_ids(full))) == len(full)
     modes = {p.mode for p in full}
     assert {"RGB", "L", "LA", "RGBA", "P", "CMYK", "I;16", "1"} <= modes
@@ -140,3 +156,23 @@ def test_photos_are_small_and_licensed():
     licence = (Path(PHOTOS_DIR) / "LICENSE.md").read_text()
     assert all(name in licence for name in ("astronaut", "coffee", "chelsea", "CC0"))
     assert any(p.name.startswith("photo-") for p in probe_set("quick"))
+
+
+def test_a_probe_pillow_cannot_process_is_skipped_with_its_version():
+    """On Pillow 10.4 bicubic resizing of I;16 raises; such a probe is skipped, never a crash."""
+    import PIL
+
+    from clipguard.check.evaluate import reference_set
+
+    probes = all_probes("full")
+    references = reference_set(probes, openai())
+    assert set(references.arrays) | set(references.skipped) == set(_ids(probes))
+    for name, note in references.skipped.items():
+        assert f"Pillow {PIL.__version__}" in note and "\n" not in note, name
+    sixteen = next(p for p in probes if p.mode == "I;16")
+    try:
+        sixteen.image.resize((8, 8), Image.Resampling.BICUBIC)
+    except ValueError:
+        assert sixteen.name in references.skipped
+    else:
+        assert sixteen.name in references.arrays

@@ -61,8 +61,9 @@ def _to_numpy(value: Any, notes: dict[str, Any]) -> np.ndarray:
         notes["type"] = type(value).__name__
     array = np.asarray(value)
     notes["dtype"] = str(array.dtype)
-    if array.dtype == object or not (np.issubdtype(array.dtype, np.number)
-                                     or array.dtype == np.bool_):
+    if array.dtype == object or not (
+        np.issubdtype(array.dtype, np.number) or array.dtype == np.bool_
+    ):
         raise TypeError(f"the pipeline returned {type(value).__name__}, not an image array")
     return array
 

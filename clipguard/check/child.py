@@ -1,8 +1,10 @@
 """The child process of `clipguard check`: import the target, run its pipeline on each probe.
 
 Protocol (pickles on the original stdout; the user's prints go to stderr, which the parent
-captures): ("ready", name) or ("load-error", message); then, after reading the probes from
-stdin, ("start", probe name) and ("output", Output) per probe; then ("done",).
+captures): ("ready", name, description) or ("load-error", message); then, after reading the
+probes and the options from stdin, what `execute.run_probes` sends: ("start", probe name) and
+("output", Output) per probe, ("input", form, why) when the pipeline refused PIL images and took
+another form (the probes follow again in that form); then ("done",).
 """
 
 from __future__ import annotations
@@ -39,26 +41,6 @@ def _exit_with_parent() -> None:
     threading.Thread(target=watch, daemon=True).start()
 
 
-def _describe(error: BaseException) -> str:
-    if isinstance(error, SystemExit):
-        return f"SystemExit: sys.exit({error.code!r}) was called"
-    if isinstance(error, MemoryError):
-        return "MemoryError: the memory limit was reached"
-    message = str(error).strip().splitlines()
-    return f"{type(error).__name__}: {message[0] if message else ''}".rstrip(": ")
-
-
-def _where(error: BaseException) -> str:
-    """Where it raised, as file:line: the innermost frame of the user's own code if any."""
-    frames = traceback.extract_tb(error.__traceback__)
-    frames = [f for f in frames if not f.filename.startswith(os.path.dirname(__file__))]
-    library = ("site-packages", "dist-packages", os.path.dirname(os.__file__))
-    own = [f for f in frames if not any(part in f.filename for part in library)
-           and not f.filename.startswith("<")]
-    frame = (own or frames or [None])[-1]
-    return f" ({frame.filename}:{frame.lineno})" if frame else ""
-
-
 def main(argv: list[str]) -> None:
     target, memory = argv[0], int(argv[1])
     channel = os.fdopen(os.dup(1), "wb")
@@ -70,7 +52,7 @@ def main(argv: list[str]) -> None:
 
     _exit_with_parent()
     _limit_memory(memory)
-    from clipguard.check.adapt import adapt
+    from clipguard.check.execute import describe, describe_pipeline, run_probes, where
     from clipguard.check.loading import LoadError, find_pipeline, import_target, split_target
 
     spec, object_name = split_target(target)
@@ -80,26 +62,17 @@ def main(argv: list[str]) -> None:
         send("load-error", str(error))
         return
     except BaseException as error:  # noqa: BLE001 - anything the import does is the user's
-        send("load-error", f"importing {spec} failed: {_describe(error)}{_where(error)}")
+        send("load-error", f"importing {spec} failed: {describe(error)}{where(error)}")
         return
-    send("ready", name)
-    probes = pickle.load(sys.stdin.buffer)
-    for probe in probes:
-        send("start", probe.name)
-        try:
-            value = pipeline(probe.image)
-        except BaseException as error:  # noqa: BLE001 - a per-probe failure is a finding
-            send("output", _error_output(probe.name, f"{_describe(error)}{_where(error)}"))
-            continue
-        send("output", adapt(probe.name, value))
+    try:
+        description = describe_pipeline(pipeline)
+    except Exception:  # noqa: BLE001 - user objects may raise on any attribute; it only informs
+        description = {}
+    send("ready", name, description)
+    probes, options = pickle.load(sys.stdin.buffer)
+    # A per-probe failure, even sys.exit, is a finding: catch everything.
+    run_probes(pipeline, probes, options["input"], options["folder"], send, catch=BaseException)
     send("done")
-
-
-def _error_output(name: str, message: str):
-    """An Output that records a raised exception."""
-    from clipguard.check.types import Output
-
-    return Output(name, None, error=message)
 
 
 if __name__ == "__main__":

@@ -6,21 +6,11 @@ import math
 
 import numpy as np
 
-from clipguard.check.types import (
-    DRIFT,
-    EQUIVALENT,
-    EQUIVALENT_MAX_ABS,
-    EQUIVALENT_MEAN_ABS,
-    ERROR,
-    EXACT,
-    EXACT_MAX_ABS,
-    SHAPE,
-    Comparison,
-    Output,
-    Probe,
-)
+from clipguard.check.tolerance import EXACT_MAX_ABS, within
+from clipguard.check.types import DRIFT, EQUIVALENT, ERROR, EXACT, SHAPE, Comparison, Output, Probe
 
 STATUS_ORDER = (EXACT, EQUIVALENT, DRIFT, SHAPE, ERROR)
+
 
 def psnr(rms: float, peak: float) -> float:
     """Peak signal-to-noise ratio in dB for a root-mean-square error; inf when identical."""
@@ -35,14 +25,10 @@ def peak_for(profile) -> float:
 
 
 def status_for(max_abs: float, mean_abs: float) -> str:
-    """The DESIGN tolerance: exact, equivalent (one 8-bit step) or drift."""
-    if not (math.isfinite(max_abs) and math.isfinite(mean_abs)):
+    """The tolerance of docs/design.md: exact, equivalent (one 8-bit step) or drift."""
+    if not within(max_abs, mean_abs):
         return DRIFT
-    if max_abs <= EXACT_MAX_ABS:
-        return EXACT
-    if max_abs <= EQUIVALENT_MAX_ABS and mean_abs <= EQUIVALENT_MEAN_ABS:
-        return EQUIVALENT
-    return DRIFT
+    return EXACT if max_abs <= EXACT_MAX_ABS else EQUIVALENT
 
 
 def compare(probe: Probe, output: Output, reference: np.ndarray, peak: float = 1.0) -> Comparison:
@@ -52,9 +38,14 @@ def compare(probe: Probe, output: Output, reference: np.ndarray, peak: float = 1
     the values may be right, yet a model would receive them in the wrong order. Right values in
     another dtype than float32 are `drift`: float32 weights reject float64 or float16 input.
     """
-    base = Comparison(probe.name, probe.mode, probe.size, ERROR,
-                      reference_shape=tuple(reference.shape),
-                      shape=output.notes.get("shape"))
+    base = Comparison(
+        probe.name,
+        probe.mode,
+        probe.size,
+        ERROR,
+        reference_shape=tuple(reference.shape),
+        shape=output.notes.get("shape"),
+    )
     if output.error is not None or output.array is None:
         base.error = output.error or "the pipeline returned nothing usable"
         return base

@@ -55,8 +55,9 @@ def _flat(arrays: list[np.ndarray]) -> np.ndarray:
     return np.concatenate([a.reshape(a.shape[0], -1) for a in arrays], axis=1).astype(np.float64)
 
 
-def fit_channel_maps(xs: list[np.ndarray], ys: list[np.ndarray],
-                     maps: dict[str, np.ndarray]) -> dict[str, tuple[Affine, np.ndarray]]:
+def fit_channel_maps(
+    xs: list[np.ndarray], ys: list[np.ndarray], maps: dict[str, np.ndarray]
+) -> dict[str, tuple[Affine, np.ndarray]]:
     """For each 3x3 channel map M: the least-squares y = a (M x) + b and its residual variance.
 
     All maps come from one pass over the pixels: the joint second moments of x and y.
@@ -87,16 +88,19 @@ def name_stats(mean, std) -> str | None:
     """'clip', 'imagenet', 'half' or 'none' when the statistics match one, else None."""
     mean, std = np.asarray(mean), np.asarray(std)
     for name, (known_mean, known_std) in KNOWN_STATS.items():
-        if (np.all(np.abs(mean - known_mean) <= MEAN_TOLERANCE)
-                and np.all(np.abs(std / np.asarray(known_std) - 1) <= STD_TOLERANCE)):
+        if np.all(np.abs(mean - known_mean) <= MEAN_TOLERANCE) and np.all(
+            np.abs(std / np.asarray(known_std) - 1) <= STD_TOLERANCE
+        ):
             return name
     return None
 
 
 def same_stats(mean, std, other_mean, other_std) -> bool:
     """Whether two mean/std pairs agree within the tolerance used to name statistics."""
-    return bool(np.all(np.abs(np.asarray(mean) - np.asarray(other_mean)) <= MEAN_TOLERANCE)
-                and np.all(np.abs(np.asarray(std) / np.asarray(other_std) - 1) <= STD_TOLERANCE))
+    return bool(
+        np.all(np.abs(np.asarray(mean) - np.asarray(other_mean)) <= MEAN_TOLERANCE)
+        and np.all(np.abs(np.asarray(std) / np.asarray(other_std) - 1) <= STD_TOLERANCE)
+    )
 
 
 def looks_uint8(std) -> bool:

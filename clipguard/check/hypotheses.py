@@ -72,8 +72,9 @@ def geometries(n: int, reference: str) -> dict[str, Callable[[int, int], Plan]]:
         "longest+pad": lambda w, h: longest_pad(w, h, n),
         "shortest+round-long-side": lambda w, h: shortest(w, h, n, round_long=True),
         "shortest+floor-crop-offset": lambda w, h: shortest(w, h, n, crop_floor=True),
-        "shortest+round-long-side+floor-crop-offset":
-            lambda w, h: shortest(w, h, n, round_long=True, crop_floor=True),
+        "shortest+round-long-side+floor-crop-offset": lambda w, h: shortest(
+            w, h, n, round_long=True, crop_floor=True
+        ),
         "no-crop": lambda w, h: no_crop(w, h, n),
     }
     for target in scale_targets(n):
@@ -82,6 +83,7 @@ def geometries(n: int, reference: str) -> dict[str, Callable[[int, int], Plan]]:
 
 
 REFERENCE_GEOMETRY = {"shortest": "shortest", "squash": "squash", "longest": "longest+pad"}
+
 
 @dataclass(frozen=True)
 class Resampling:
@@ -111,28 +113,29 @@ INTERPOLATIONS: dict[str, Resampling] = {
     "bilinear-no-antialias": Resampling("tensor", "bilinear", False, "float", "bilinear"),
     "tensor-bicubic-antialias": Resampling("tensor", "bicubic", True, "float", "bicubic"),
     "tensor-bicubic-antialias-uint8": Resampling("tensor", "bicubic", True, "uint8", "bicubic"),
-    "tensor-bicubic-antialias-uint8-native":
-        Resampling("tensor", "bicubic", True, "uint8-native", "bicubic"),
+    "tensor-bicubic-antialias-uint8-native": Resampling(
+        "tensor", "bicubic", True, "uint8-native", "bicubic"
+    ),
 }
 
 # What each tensor resize is, in the user's terms (for the evidence of a cause).
 TENSOR_RESIZES = {
-    "tensor-bicubic-antialias":
-        "an antialiased bicubic resize of a float tensor (torchvision Resize or F.resize after "
-        "ToTensor()): no rounding to 8 bits, where Pillow rounds after each pass",
-    "tensor-bicubic-antialias-uint8":
-        "an antialiased bicubic resize of a uint8 tensor in one pass (torchvision F.resize after "
-        "PILToTensor()): rounded to 8 bits once, where Pillow rounds after each pass",
-    "tensor-bicubic-antialias-uint8-native":
-        "torch's uint8 bicubic kernel (torchvision v2 Resize on a uint8 tensor, transformers' "
-        "image processors): two passes like Pillow's, but other fixed-point weights",
+    "tensor-bicubic-antialias": "an antialiased bicubic resize of a float tensor (torchvision Resize or F.resize after "
+    "ToTensor()): no rounding to 8 bits, where Pillow rounds after each pass",
+    "tensor-bicubic-antialias-uint8": "an antialiased bicubic resize of a uint8 tensor in one pass (torchvision F.resize after "
+    "PILToTensor()): rounded to 8 bits once, where Pillow rounds after each pass",
+    "tensor-bicubic-antialias-uint8-native": "torch's uint8 bicubic kernel (torchvision v2 Resize on a uint8 tensor, transformers' "
+    "image processors): two passes like Pillow's, but other fixed-point weights",
 }
 
 
 def backend_variants(interpolation: str) -> list[str]:
     """The tensor resizes that use the same filter as a Pillow hypothesis, antialiased."""
-    return [name for name, r in INTERPOLATIONS.items()
-            if r.backend == "tensor" and r.antialias and r.pil_counterpart == interpolation]
+    return [
+        name
+        for name, r in INTERPOLATIONS.items()
+        if r.backend == "tensor" and r.antialias and r.pil_counterpart == interpolation
+    ]
 
 
 # When the image becomes RGB: "after" the crop (CLIP), "before" resizing, or "white": alpha
@@ -156,8 +159,9 @@ def _crop_array(array: np.ndarray, box: Box) -> np.ndarray:
     src_top, src_left = max(top, 0), max(left, 0)
     src_bottom, src_right = min(bottom, height), min(right, width)
     if src_bottom > src_top and src_right > src_left:
-        out[:, src_top - top:src_bottom - top, src_left - left:src_right - left] = \
-            array[:, src_top:src_bottom, src_left:src_right]
+        out[:, src_top - top : src_bottom - top, src_left - left : src_right - left] = array[
+            :, src_top:src_bottom, src_left:src_right
+        ]
     return out
 
 
@@ -175,8 +179,12 @@ def _tensor_resize(image: Image.Image, size: tuple[int, int], resampling: Resamp
         elif resampling.pixels == "uint8":
             pixels = pixels.float()  # torchvision's v1 F.resize: float math on the 0-255 values
         out = torch.nn.functional.interpolate(
-            pixels, size=(size[1], size[0]), mode=str(resampling.method), align_corners=False,
-            antialias=resampling.antialias)
+            pixels,
+            size=(size[1], size[0]),
+            mode=str(resampling.method),
+            align_corners=False,
+            antialias=resampling.antialias,
+        )
         if resampling.pixels == "uint8":
             out = out.clamp_(0, 255).round_()
         if resampling.pixels != "float":
@@ -186,8 +194,9 @@ def _tensor_resize(image: Image.Image, size: tuple[int, int], resampling: Resamp
         torch.set_num_threads(threads)
 
 
-def render(image: Image.Image, plan: Plan, interpolation: str = "bicubic",
-           conversion: str = "after") -> np.ndarray:
+def render(
+    image: Image.Image, plan: Plan, interpolation: str = "bicubic", conversion: str = "after"
+) -> np.ndarray:
     """The unnormalized float32 (3, H, W) tensor in [0, 1] that one hypothesis produces."""
     resampling = INTERPOLATIONS[interpolation]
     if resampling.backend == "pil":

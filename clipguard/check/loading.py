@@ -1,17 +1,20 @@
 """Import a check TARGET (`path.py` or a module name, optional `:OBJECT`) and find its pipeline.
 
-The search order is DESIGN's: OBJECT if given; else the first of `preprocess`, `transform`,
-`pipeline`, `transforms`; a zero-argument factory `get_transform` / `build_transform`; then the
-only public callable of the module that takes one image.
+The search order is the one docs/design.md fixes: OBJECT if given; else the first of
+`preprocess`, `transform`, `pipeline`, `transforms`; a zero-argument factory `get_transform` /
+`build_transform`; then the only public callable of the module that takes one image, which its
+parameter (name or annotation) or its body must show: `def helper(a): return a` is no pipeline.
 """
 
 from __future__ import annotations
 
+import ast
 import importlib
 import importlib.util
 import inspect
 import re
 import sys
+import textwrap
 from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
@@ -20,6 +23,42 @@ from typing import Any
 PIPELINE_NAMES = ("preprocess", "transform", "pipeline", "transforms")
 FACTORY_NAMES = ("get_transform", "build_transform")
 _OBJECT = re.compile(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)*")
+LOOKED_FOR = "preprocess, transform, pipeline, transforms, get_transform(), build_transform()"
+IMAGE_LIBRARIES = (
+    "torchvision",
+    "transformers",
+    "open_clip",
+    "timm",
+    "PIL",
+    "albumentations",
+    "kornia",
+    "clip",
+)
+_IMAGE_NAME = re.compile(r"image|img|pic|photo|frame|pixel|^im$|^pil", re.IGNORECASE)
+_IMAGE_TYPE = re.compile(r"Image|Tensor|ndarray|PIL")
+# What a body does with an image: its attributes, and the calls that take one.
+IMAGE_ATTRIBUTES = {
+    "convert",
+    "resize",
+    "crop",
+    "size",
+    "mode",
+    "getbands",
+    "width",
+    "height",
+    "shape",
+    "permute",
+    "unsqueeze",
+    "transpose",
+    "thumbnail",
+    "split",
+}
+_IMAGE_CALL = re.compile(
+    r"asarray|array|tensor|fromarray|resize|crop|normali[sz]e|transform|"
+    r"preprocess|process|convert|read_image|decode|open|imread|cvtColor|"
+    r"interpolate",
+    re.IGNORECASE,
+)
 
 
 class LoadError(Exception):
@@ -42,8 +81,11 @@ def import_target(spec: str) -> ModuleType:
             raise LoadError(f"no such file: {spec}")
         path = path.resolve()
         sys.path.insert(0, str(path.parent))
-        name = path.stem if path.stem.isidentifier() and path.stem not in sys.modules else (
-            "_clipguard_target_" + re.sub(r"\W", "_", path.stem))
+        name = (
+            path.stem
+            if path.stem.isidentifier() and path.stem not in sys.modules
+            else ("_clipguard_target_" + re.sub(r"\W", "_", path.stem))
+        )
         module_spec = importlib.util.spec_from_file_location(name, path)
         module = importlib.util.module_from_spec(module_spec)
         sys.modules[name] = module  # dataclasses and pickling look their module up here
@@ -80,6 +122,60 @@ def takes_one_image(value: Any) -> bool:
     function = value.forward if hasattr(value, "forward") and callable(value.forward) else value
     required, more = _required_positional(function)
     return required == 1 or (required == 0 and more)
+
+
+def _call_name(node: ast.expr) -> str:
+    return node.attr if isinstance(node, ast.Attribute) else getattr(node, "id", "")
+
+
+def _body_uses_image(function: Callable, parameter: str) -> bool:
+    try:
+        tree = ast.parse(textwrap.dedent(inspect.getsource(function)))
+    except (OSError, TypeError, SyntaxError, IndentationError):
+        return False
+    for node in ast.walk(tree):
+        if (
+            isinstance(node, ast.Attribute)
+            and isinstance(node.value, ast.Name)
+            and node.value.id == parameter
+            and node.attr in IMAGE_ATTRIBUTES
+        ):
+            return True
+        if (
+            isinstance(node, ast.Call)
+            and _IMAGE_CALL.search(_call_name(node.func))
+            and any(
+                isinstance(arg, ast.Name) and arg.id == parameter
+                for arg in [*node.args, *(k.value for k in node.keywords)]
+            )
+        ):
+            return True
+    return False
+
+
+def shows_image(value: Any) -> bool:
+    """Whether a callable's parameter (name, annotation) or body shows that it takes an image."""
+    kind = value if inspect.isroutine(value) else type(value)
+    if getattr(kind, "__module__", "").split(".")[0] in IMAGE_LIBRARIES:
+        return True  # a transform object of an image library
+    function = value.forward if hasattr(value, "forward") and callable(value.forward) else value
+    try:
+        parameters = [
+            p
+            for p in inspect.signature(function).parameters.values()
+            if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
+        ]
+    except (TypeError, ValueError):
+        return False
+    if not parameters:
+        return False
+    first = parameters[0]
+    annotation = first.annotation if first.annotation is not first.empty else ""
+    if _IMAGE_NAME.search(first.name) or _IMAGE_TYPE.search(str(annotation)):
+        return True
+    if not inspect.isroutine(function):
+        function = type(function).__call__  # callable: it has one
+    return _body_uses_image(function, first.name)
 
 
 def _is_factory(value: Any) -> bool:
@@ -135,13 +231,28 @@ def find_pipeline(module: ModuleType, object_name: str | None = None) -> tuple[C
             if not callable(pipeline):
                 raise LoadError(f"{name}() returned a {type(pipeline).__name__}, not a callable")
             return pipeline, f"{name}()"
-    candidates = [name for name, value in vars(module).items()
-                  if not name.startswith("_") and _defined_here(module, value)
-                  and takes_one_image(value)]
+    callables = [
+        name
+        for name, value in vars(module).items()
+        if not name.startswith("_") and _defined_here(module, value) and takes_one_image(value)
+    ]
+    candidates = [name for name in callables if shows_image(getattr(module, name))]
     if len(candidates) == 1:
         return getattr(module, candidates[0]), candidates[0]
     if candidates:
-        raise LoadError(f"several callables in {label} could be the pipeline "
-                        f"({', '.join(candidates)}); name one as TARGET:OBJECT")
-    raise LoadError(f"no pipeline found in {label}: define `preprocess` (or `transform`, "
-                    f"`pipeline`, `get_transform()`), or name it as TARGET:OBJECT")
+        raise LoadError(
+            f"several callables in {label} could be the pipeline "
+            f"({', '.join(candidates)}); name one as TARGET:OBJECT"
+        )
+    one = len(callables) == 1
+    others = (
+        f"; {', '.join(callables)} {'takes' if one else 'take'} one argument but "
+        f"{'shows' if one else 'show'} no image in {'its' if one else 'their'} parameter "
+        "or body"
+        if callables
+        else ""
+    )
+    raise LoadError(
+        f"no pipeline found in {label}: looked for {LOOKED_FOR}, and a callable "
+        f"that takes one image{others}; name it as TARGET:OBJECT"
+    )

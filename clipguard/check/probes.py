@@ -107,7 +107,7 @@ def with_alpha(image: Image.Image, seed: int = 2) -> Image.Image:
     alpha = np.linspace(0, 255, width)[None, :].repeat(height, 0)
     rng = np.random.default_rng(seed)
     left, top = int(rng.integers(0, width // 2)), int(rng.integers(0, height // 2))
-    alpha[top:top + height // 3, left:left + width // 3] = 0
+    alpha[top : top + height // 3, left : left + width // 3] = 0
     rgba = np.dstack([np.asarray(image), np.clip(alpha, 0, 255).astype(np.uint8)])
     return Image.fromarray(rgba, "RGBA")
 
@@ -136,13 +136,15 @@ def photo(name: str) -> Image.Image:
         return image.convert("RGB")
 
 
-def _rgb(maker: Callable[..., Image.Image], name: str, size: tuple[int, int], purpose: str,
-         *args) -> Probe:
+def _rgb(
+    maker: Callable[..., Image.Image], name: str, size: tuple[int, int], purpose: str, *args
+) -> Probe:
     return Probe(f"{name}-{size[0]}x{size[1]}", maker(*size, *args), purpose)
 
 
-def _converted(probe: Probe, mode: str, image: Image.Image | None = None,
-               purpose: str = "") -> Probe:
+def _converted(
+    probe: Probe, mode: str, image: Image.Image | None = None, purpose: str = ""
+) -> Probe:
     image = image if image is not None else probe.image.convert(mode)
     return Probe(f"{probe.name}-{mode.lower().replace(';', '')}", image, purpose)
 
@@ -189,8 +191,9 @@ def _full_extra() -> list[Probe]:
         _converted(_rgb(smooth, "smooth", (400, 300), "", 17), "CMYK", purpose="CMYK: conversion"),
         Probe("smooth-320x240-i16", sixteen_bit(320, 240), "16-bit greyscale"),
         _converted(checker_mono, "1", purpose="bilevel: Pillow resizes it with NEAREST"),
-        _converted(markers_portrait, "P", _palette(markers_portrait.image, 32),
-                   "palette with sharp marks"),
+        _converted(
+            markers_portrait, "P", _palette(markers_portrait.image, 32), "palette with sharp marks"
+        ),
     ]
     for name in PHOTOS[1:]:
         if (PHOTOS_DIR / f"{name}.png").exists():
@@ -210,3 +213,23 @@ def _probe_set(kind: str) -> tuple[Probe, ...]:
 def probe_set(kind: str = "quick") -> list[Probe]:
     """The `quick` (about 10) or `full` (about 30) probe set, generated once per process."""
     return [Probe(p.name, p.image.copy(), p.purpose) for p in _probe_set(kind)]
+
+
+def user_images(directory: str | Path) -> tuple[list[Probe], list[str]]:
+    """The images of a folder (`--images`) as probes, loaded as PIL loads them, with a note per
+    file that is not an image PIL can open. Raises ValueError when there is no image at all."""
+    folder = Path(directory)
+    if not folder.is_dir():
+        raise ValueError(f"--images {directory}: not a folder")
+    probes, notes = [], []
+    for path in sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith(".")):
+        try:
+            with Image.open(path) as image:
+                image.load()
+        except (OSError, ValueError, Image.DecompressionBombError) as error:
+            notes.append(f"--images: {path.name} skipped: not an image Pillow can open ({error})")
+            continue
+        probes.append(Probe(f"image-{path.name}", image, f"your image {path.name}"))
+    if not probes:
+        raise ValueError(f"--images {directory}: no image Pillow can open in that folder")
+    return probes, notes

@@ -21,7 +21,9 @@ from clipguard.profiles import Profile
 PIL_FILTERS = {"bicubic": Image.Resampling.BICUBIC, "bilinear": Image.Resampling.BILINEAR}
 
 
-def shortest_side_size(width: int, height: int, n_px: int, round_long: bool = False) -> tuple[int, int]:
+def shortest_side_size(
+    width: int, height: int, n_px: int, round_long: bool = False
+) -> tuple[int, int]:
     """(width, height) after torchvision's `Resize(n_px)`: short side n_px, long side truncated
     with int() (open_clip's ResizeKeepRatio rounds it instead: `round_long`)."""
     short, long = (width, height) if width <= height else (height, width)
@@ -47,7 +49,9 @@ def crop_offset(size: int, n_px: int, floor: bool = False) -> int:
     return (size - n_px) // 2 if floor else round((size - n_px) / 2.0)
 
 
-def center_crop_box(width: int, height: int, n_px: int, floor: bool = False) -> tuple[int, int, int, int]:
+def center_crop_box(
+    width: int, height: int, n_px: int, floor: bool = False
+) -> tuple[int, int, int, int]:
     """torchvision's center crop box (left, top, right, bottom)."""
     left, top = crop_offset(width, n_px, floor), crop_offset(height, n_px, floor)
     return left, top, left + n_px, top + n_px

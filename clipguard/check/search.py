@@ -6,7 +6,7 @@ candidate. Geometry is searched first with the profile's interpolation, then int
 best geometry, then geometry again if the interpolation changed. An ablation puts the reference
 back in one dimension at a time and measures how much worse the fit gets, per probe: that loss
 is the evidence that the dimension is a cause. A dimension is also a cause on the probes that
-reverting it alone pushes outside the DESIGN tolerance: tensor resizes differ from Pillow's only
+reverting it alone pushes outside the tolerance of docs/design.md: tensor resizes differ from Pillow's only
 by rounding, a few 8-bit steps on sharp edges, which the mean barely sees.
 """
 
@@ -20,7 +20,8 @@ import numpy as np
 
 from clipguard.check import hypotheses as hyp
 from clipguard.check.estimate import Affine, fit_channel_maps, same_stats, spread_ratio
-from clipguard.check.types import EQUIVALENT_MAX_ABS, EQUIVALENT_MEAN_ABS, Probe
+from clipguard.check.tolerance import residual_within
+from clipguard.check.types import Probe
 from clipguard.profiles import Profile
 
 # Channel maps from the rendered RGB tensor: as is, reversed, or greyscale in every channel
@@ -39,6 +40,8 @@ def mix(x: np.ndarray, channels: str) -> np.ndarray:
     if channels == "bgr":
         return x[::-1]
     return np.tensordot(CHANNEL_MAPS[channels], x, axes=1)
+
+
 MAX_SEARCH_PROBES = 4  # the most drifted probes carry the evidence; more only cost time
 LARGE_PROBE = 1_000_000  # pixels; larger probes are searched only when too few others drift
 # A hypothesis replaces the reference only when it lowers the error by this factor.
@@ -69,7 +72,9 @@ class ProbeLoss(NamedTuple):
     best: float  # mean abs error under the best fit
     reverted_max: float
     best_max: float
-    breaks_tolerance: bool  # within the DESIGN tolerance under the best fit, outside reverted
+    breaks_tolerance: (
+        bool  # within the tolerance (docs/design.md) under the best fit, outside reverted
+    )
 
 
 @dataclass
@@ -99,19 +104,21 @@ def target_size(array: np.ndarray, n: int) -> int:
     return height if height == width else n
 
 
-def _needs(reverted: float, best: float) -> bool:
+def needs(reverted: float, best: float) -> bool:
+    """Whether reverting a dimension hurts the fit enough to make it a cause."""
     return reverted > RELATIVE * best + ABSOLUTE
-
-
-def _within_tolerance(residual: np.ndarray) -> bool:
-    return bool(residual.max() <= EQUIVALENT_MAX_ABS and residual.mean() <= EQUIVALENT_MEAN_ABS)
 
 
 class Search:
     """The search on the drifted RGB probes that share the most common output size."""
 
-    def __init__(self, drifted: list[Probe], arrays: dict[str, np.ndarray],
-                 references: dict[str, np.ndarray], profile: Profile):
+    def __init__(
+        self,
+        drifted: list[Probe],
+        arrays: dict[str, np.ndarray],
+        references: dict[str, np.ndarray],
+        profile: Profile,
+    ):
         self.profile = profile
         targets = {p.name: target_size(arrays[p.name], profile.n_px) for p in drifted}
         self.target = Counter(targets.values()).most_common(1)[0][0]
@@ -126,13 +133,16 @@ class Search:
         for probe in self.group:
             if self.ys[probe.name].shape == references[probe.name].shape:
                 # The reference itself, unnormalized, needs no render.
-                unnormalized = (references[probe.name].astype(np.float64) * self.std[:, None, None]
-                                + self.profile_affine.mean[:, None, None])
+                unnormalized = (
+                    references[probe.name].astype(np.float64) * self.std[:, None, None]
+                    + self.profile_affine.mean[:, None, None]
+                )
                 key = (probe.name, self.reference_geometry, profile.interpolation)
                 self._renders[key] = unnormalized
         self.scale = self._output_scale()
         self.output_variance = np.concatenate(
-            [self.ys[p.name].reshape(self.ys[p.name].shape[0], -1) for p in self.probes], 1).var(1)
+            [self.ys[p.name].reshape(self.ys[p.name].shape[0], -1) for p in self.probes], 1
+        ).var(1)
 
     def _output_scale(self) -> np.ndarray:
         for geometry in self.geometries:
@@ -151,8 +161,9 @@ class Search:
             self._renders[key] = hyp.render(probe.image, plan, interpolation) if fits else None
         return self._renders[key]
 
-    def _renders_on(self, probes: list[Probe], geometry: str,
-                    interpolation: str) -> list[np.ndarray] | None:
+    def _renders_on(
+        self, probes: list[Probe], geometry: str, interpolation: str
+    ) -> list[np.ndarray] | None:
         xs = [self._render(p, geometry, interpolation) for p in probes]
         return None if any(x is None for x in xs) else xs
 
@@ -161,13 +172,19 @@ class Search:
         units = (self.scale * self.std)[:, None, None]
         return np.abs(self.ys[probe.name] - affine.apply(mix(x, order))) / units
 
-    def _errors(self, probes: list[Probe], xs: list[np.ndarray], order: str,
-                affine: Affine) -> np.ndarray:
+    def _errors(
+        self, probes: list[Probe], xs: list[np.ndarray], order: str, affine: Affine
+    ) -> np.ndarray:
         """Per-probe mean abs residual in normalized units."""
         return np.array([np.mean(self._residual(p, x, order, affine)) for p, x in zip(probes, xs)])
 
-    def evaluate(self, geometry: str, interpolation: str, order: str | None = None,
-                 affine: Affine | None = None) -> Fit | None:
+    def evaluate(
+        self,
+        geometry: str,
+        interpolation: str,
+        order: str | None = None,
+        affine: Affine | None = None,
+    ) -> Fit | None:
         """The hypothesis with the best channel order and affine (unless given), or None."""
         xs = self._renders_on(self.probes, geometry, interpolation)
         if xs is None:
@@ -180,8 +197,11 @@ class Search:
             order = min(fits, key=lambda name: float(np.sum(fits[name][1] * weights)))
             affine = affine or fits[order][0]
             variance = self.output_variance
-            explained = float(np.mean(np.where(variance > 1e-12,
-                                               1 - fits[order][1] / np.maximum(variance, 1e-12), 0)))
+            explained = float(
+                np.mean(
+                    np.where(variance > 1e-12, 1 - fits[order][1] / np.maximum(variance, 1e-12), 0)
+                )
+            )
         error = float(self._errors(self.probes, xs, order, affine).mean())
         return Fit(geometry, interpolation, order, affine, error, explained)
 
@@ -209,8 +229,7 @@ class Search:
 
     def _attributable(self) -> list[Probe]:
         searched = {p.name for p in self.probes}
-        return [p for p in self.group
-                if p.size[0] * p.size[1] <= LARGE_PROBE or p.name in searched]
+        return [p for p in self.group if p.size[0] * p.size[1] <= LARGE_PROBE or p.name in searched]
 
     def _failing(self, fit: Fit, probes: list[Probe]) -> list[str] | None:
         """The probes a fit leaves outside the tolerance; None if it cannot render them all."""
@@ -219,7 +238,7 @@ class Search:
             x = self._render(probe, fit.geometry, fit.interpolation)
             if x is None:
                 return None
-            if not _within_tolerance(self._residual(probe, x, fit.order, fit.affine)):
+            if not residual_within(self._residual(probe, x, fit.order, fit.affine)):
                 failing.append(probe.name)
         return failing
 
@@ -234,8 +253,9 @@ class Search:
             return fit
         best, fewest = fit, len(failing)
         for variant in variants:
-            left = self._failing(Fit(fit.geometry, variant, fit.order, fit.affine, fit.error),
-                                 probes)
+            left = self._failing(
+                Fit(fit.geometry, variant, fit.order, fit.affine, fit.error), probes
+            )
             if left is not None and len(left) < fewest:
                 candidate = self.evaluate(fit.geometry, variant, fit.order, fit.affine)
                 if candidate is not None and candidate.error <= fit.error:
@@ -250,13 +270,20 @@ class Search:
             x_reverted = self._render(probe, reverted.geometry, reverted.interpolation)
             if x_best is None or x_reverted is None:
                 continue
-            residuals = [self._residual(probe, x, fit.order, fit.affine)
-                         for x, fit in ((x_reverted, reverted), (x_best, best))]
+            residuals = [
+                self._residual(probe, x, fit.order, fit.affine)
+                for x, fit in ((x_reverted, reverted), (x_best, best))
+            ]
             errors = [float(r.mean()) for r in residuals]
-            breaks = not _within_tolerance(residuals[0]) and _within_tolerance(residuals[1])
-            if _needs(*errors) or breaks:
-                found[probe.name] = ProbeLoss(errors[0], errors[1], float(residuals[0].max()),
-                                              float(residuals[1].max()), breaks)
+            breaks = not residual_within(residuals[0]) and residual_within(residuals[1])
+            if needs(*errors) or breaks:
+                found[probe.name] = ProbeLoss(
+                    errors[0],
+                    errors[1],
+                    float(residuals[0].max()),
+                    float(residuals[1].max()),
+                    breaks,
+                )
         return found
 
     def _expected_stats(self, best: Fit) -> bool:
@@ -273,30 +300,66 @@ class Search:
             return []  # the output hardly depends on the image as any hypothesis renders it
         candidates = []
         if best.geometry != self.reference_geometry:
-            candidates.append(("geometry", best.geometry, self.reference_geometry, self.evaluate(
-                self.reference_geometry, best.interpolation, best.order, best.affine)))
+            candidates.append(
+                (
+                    "geometry",
+                    best.geometry,
+                    self.reference_geometry,
+                    self.evaluate(
+                        self.reference_geometry, best.interpolation, best.order, best.affine
+                    ),
+                )
+            )
         if best.interpolation != self.profile.interpolation:
-            candidates.append(("interpolation", best.interpolation, self.profile.interpolation,
-                               self.evaluate(best.geometry, self.profile.interpolation,
-                                             best.order, best.affine)))
+            candidates.append(
+                (
+                    "interpolation",
+                    best.interpolation,
+                    self.profile.interpolation,
+                    self.evaluate(
+                        best.geometry, self.profile.interpolation, best.order, best.affine
+                    ),
+                )
+            )
         if best.order != "rgb":
-            candidates.append(("order", best.order, "rgb",
-                               self.evaluate(best.geometry, best.interpolation, "rgb")))
+            candidates.append(
+                (
+                    "order",
+                    best.order,
+                    "rgb",
+                    self.evaluate(best.geometry, best.interpolation, "rgb"),
+                )
+            )
         if not self._expected_stats(best):
-            candidates.append(("normalization", "fitted", "profile", self.evaluate(
-                best.geometry, best.interpolation, best.order, self.profile_affine)))
+            candidates.append(
+                (
+                    "normalization",
+                    "fitted",
+                    "profile",
+                    self.evaluate(
+                        best.geometry, best.interpolation, best.order, self.profile_affine
+                    ),
+                )
+            )
         found = []
         for dimension, value, reference, reverted in candidates:
             if reverted is None:
                 continue
             losses = self._per_probe(best, reverted)
-            if not _needs(reverted.error, best.error):  # then only the tolerance breaks count
+            if not needs(reverted.error, best.error):  # then only the tolerance breaks count
                 losses = {name: loss for name, loss in losses.items() if loss.breaks_tolerance}
-            ablation = Ablation(dimension, value, reference, reverted,
-                                {name: (loss.reverted, loss.best) for name, loss in losses.items()})
+            ablation = Ablation(
+                dimension,
+                value,
+                reference,
+                reverted,
+                {name: (loss.reverted, loss.best) for name, loss in losses.items()},
+            )
             if losses:
-                ablation.max_abs = (max(loss.reverted_max for loss in losses.values()),
-                                    max(loss.best_max for loss in losses.values()))
+                ablation.max_abs = (
+                    max(loss.reverted_max for loss in losses.values()),
+                    max(loss.best_max for loss in losses.values()),
+                )
             if ablation.needed:
                 if dimension == "geometry":
                     ablation.plans = self._plans(ablation)
@@ -309,14 +372,19 @@ class Search:
         probe = next(p for p in self.group if p.name == name)
         found = self.geometries[ablation.found](*probe.size)
         reference = self.geometries[ablation.reference](*probe.size)
-        return {"probe": name, "probe_size": list(probe.size),
-                "found": {"resize": list(found.size), "crop_box": list(found.box)},
-                "reference": {"resize": list(reference.size), "crop_box": list(reference.box)}}
+        return {
+            "probe": name,
+            "probe_size": list(probe.size),
+            "found": {"resize": list(found.size), "crop_box": list(found.box)},
+            "reference": {"resize": list(reference.size), "crop_box": list(reference.box)},
+        }
 
 
-def _most_telling(probes: list[Probe], arrays: dict[str, np.ndarray],
-                  references: dict[str, np.ndarray]) -> list[Probe]:
+def _most_telling(
+    probes: list[Probe], arrays: dict[str, np.ndarray], references: dict[str, np.ndarray]
+) -> list[Probe]:
     """The probes that drift most, preferring ones small enough to render quickly."""
+
     def drift(probe: Probe) -> float:
         array, reference = arrays[probe.name], references[probe.name]
         return float(np.abs(array - reference).mean()) if array.shape == reference.shape else np.inf

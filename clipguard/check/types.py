@@ -8,13 +8,6 @@ from typing import Any
 # Probe statuses, worst last.
 EXACT, EQUIVALENT, DRIFT, SHAPE, ERROR = "exact", "equivalent", "drift", "shape", "error"
 
-# DESIGN tolerance, in normalized units.
-EXACT_MAX_ABS = 1e-6
-# One 8-bit step over CLIP's smallest std (~0.0150), plus 1e-6 because that same step computed in
-# float32 comes out as 0.0150080, just over the exact 0.0150078.
-EQUIVALENT_MAX_ABS = (1 / 255) / 0.26130258 + 1e-6
-EQUIVALENT_MEAN_ABS = 1e-3
-
 
 @dataclass
 class Probe:
@@ -45,6 +38,8 @@ class Output:
     array: Any | None  # numpy float32 (C, H, W), or None on error
     error: str | None = None  # "ValueError: ..." when the pipeline raised
     notes: dict[str, Any] = field(default_factory=dict)
+    rerun: dict[str, Any] | None = None  # how a second run on the same probe differed, if it did
+    skipped: str | None = None  # why the probe could not be given to the pipeline at all
 
 
 @dataclass
@@ -65,12 +60,33 @@ class Comparison:
 class Cause:
     """One named reason for drift, with the numbers that support it."""
 
-    id: str  # a DESIGN cause id, e.g. "normalization.imagenet"
+    id: str  # a cause id of clipguard.check.causes (docs/design.md), e.g. "normalization.imagenet"
     confidence: float  # 0..1
     evidence: dict[str, Any]
     probes: list[str]
     fix: str = ""  # a suggestion in the user's terms
+    accepted: bool = False  # named with --accept: listed, but does not fail the check
 
     def to_json(self) -> dict:
-        return {"id": self.id, "confidence": round(self.confidence, 3), "evidence": self.evidence,
-                "probes": self.probes, "fix": self.fix}
+        return {
+            "id": self.id,
+            "confidence": round(self.confidence, 3),
+            "evidence": self.evidence,
+            "probes": self.probes,
+            "fix": self.fix,
+            "accepted": self.accepted,
+        }
+
+
+@dataclass
+class RunResult:
+    """What running the pipeline produced: its name, an Output per probe, captured prints."""
+
+    pipeline: str
+    outputs: dict[str, Output]
+    captured: str = ""
+    restarts: int = 0
+    notes: list[str] = field(default_factory=list)
+    description: dict[str, Any] = field(default_factory=dict)  # execute.describe_pipeline
+    input_form: str = "pil"
+    refusal: str | None = None  # the error that made the run fall back from PIL input
