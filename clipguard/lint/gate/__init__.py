@@ -16,10 +16,10 @@ from clipguard.lint.discovery import SourcePath, imported_files
 from clipguard.lint.gate.carriers import names_any, trigger_carriers
 from clipguard.lint.gate.imports import bound_names
 from clipguard.lint.gate.markers import CROSS_MODULE, prepares_images
-from clipguard.lint.gate.scan import Scan, scan_file
+from clipguard.lint.gate.scan import Scan, scan_bytes, scan_file
 from clipguard.rule import Rule
 
-__all__ = ["Scan", "neighbours", "scan_file", "select_rules"]
+__all__ = ["Scan", "neighbours", "scan_bytes", "scan_file", "select_rules"]
 
 
 def select_rules(scans: dict[Path, Scan], project: Project, rules: tuple[type[Rule], ...]) -> dict[Path, tuple[str, ...]]:
