@@ -24,6 +24,7 @@ from clipguard.lint.gate import Scan, neighbours, scan_bytes, scan_file, select_
 from clipguard.lint.report import Report
 from clipguard.lint.runner import UNREADABLE, lint_file, lint_text, unreadable
 from clipguard.rule import Rule
+from clipguard.rules.cg901_unused_noqa import select_for_noqa
 
 __all__ = ["LintError", "Report", "Settings", "lint_paths", "lint_source"]
 
@@ -79,7 +80,7 @@ def _lint_paths(paths: list[str], settings: Settings, use_cache: bool, jobs: int
         codes = {Path(p): tuple(c) for p, c in remembered["codes"].items() if isinstance(c, list)}
         deps_by_path = {p: d for p, d in remembered["deps"].items() if isinstance(d, str)}
     else:
-        codes = select_rules(by_path, project, rules)
+        codes = select_for_noqa(select_rules(by_path, project, rules), scans, rules)
         deps_by_path = {}
 
     report = Report(files=len(targets), warnings=warnings)
@@ -248,7 +249,7 @@ def lint_source(source: str | bytes, path: str, settings: Settings, display: str
     by_path = {s.file.path: s for s in neighbours([scan], root, None, rules)}
     by_path[absolute] = scan
     project = Project(list(by_path))
-    codes = select_rules(by_path, project, rules)
+    codes = select_for_noqa(select_rules(by_path, project, rules), [scan], rules)
     findings = _lint_decoded(str(absolute), shown, decoded, codes.get(absolute, ()), rules, project)
     return sorted(_filter(findings, scan, settings, report_unreadable), key=lambda f: f.sort_key)
 
