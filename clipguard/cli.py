@@ -240,6 +240,18 @@ def profiles() -> None:
         )
 
 
+@main.command()
+def server() -> None:
+    """Run the Language Server on stdin/stdout (needs `pip install 'clipguard[server]'`)."""
+    try:
+        from clipguard.lint.server import run
+    except ImportError as exc:
+        _fail(
+            f"clipguard server needs pygls ({exc.name} is missing): pip install 'clipguard[server]'"
+        )
+    run()
+
+
 try:
     from clipguard.check.command import check as _check
 except ImportError:  # pragma: no cover - the runtime checker is optional
