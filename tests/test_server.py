@@ -191,7 +191,7 @@ def test_without_pygls_the_command_says_how_to_install_it():
         "import sys; sys.modules['pygls'] = None; from clipguard.cli import main; main(['server'])"
     )
     result = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60
+        [sys.executable, "-c", code], check=False, capture_output=True, text=True, timeout=60
     )
     assert result.returncode == 2
     assert "pip install 'clipguard[server]'" in result.stderr and "Traceback" not in result.stderr
