@@ -229,15 +229,24 @@ def rules() -> None:
 
 
 @main.command()
-def profiles() -> None:
-    """List the reference preprocessing profiles `check --model` accepts."""
-    from clipguard.profiles import all_profiles
+@click.argument("pattern", required=False, default="")
+def profiles(pattern: str) -> None:
+    """List the model names `check --model` accepts, with their reference preprocessing;
+    PATTERN keeps those containing it (case-insensitive)."""
+    from clipguard.profiles import PATTERNS, spellings
 
-    click.echo(f"{'profile':<58} {'n_px':>4}  {'stats':<8} {'interp':<8} resize")
-    for p in all_profiles():
-        click.echo(
-            f"{p.name:<58} {p.n_px:>4}  {p.normalization:<8} {p.interpolation:<8} {p.resize_mode}"
-        )
+    wanted = pattern.lower()
+    rows = [(name, p) for name, p in spellings() if wanted in name.lower()]
+    patterns = [(name, what) for name, what in PATTERNS if wanted in name.lower() or not wanted]
+    if not rows and not patterns:
+        _fail(f"no profile name contains {pattern!r} (see `clipguard profiles`)")
+    width = max(len("name"), *(len(name) for name, _ in rows + patterns))
+    click.echo(f"{'name':<{width}}  {'n_px':>4}  {'stats':<8} {'interp':<8} resize")
+    for name, p in rows:
+        stats, interp = p.normalization, p.interpolation
+        click.echo(f"{name:<{width}}  {p.n_px:>4}  {stats:<8} {interp:<8} {p.resize_mode}")
+    for name, what in patterns:
+        click.echo(f"{name:<{width}}  {what}")
 
 
 @main.command()
