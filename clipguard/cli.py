@@ -114,7 +114,7 @@ def lint(
 
     out = Output(output_file, quiet=quiet, silent=silent)
     stdin = stdin_filename is not None or list(paths) == ["-"]
-    if stdin and stdin_filename is None and len(paths) > 1 or "-" in paths and not stdin:
+    if "-" in paths and not stdin:
         _fail("`-` (standard input) cannot be combined with other paths")
     if stdin_filename is not None:
         for other in (p for p in paths if p != "-"):
