@@ -139,6 +139,41 @@ def _hugging_face(name: str) -> Profile | None:
     return Profile(name, int(resolution) if resolution else 224)
 
 
+# The OpenAI checkpoints on the Hugging Face hub (transformers' `CLIPModel.from_pretrained` ids).
+HF_OPENAI = (
+    "openai/clip-vit-base-patch32",
+    "openai/clip-vit-base-patch16",
+    "openai/clip-vit-large-patch14",
+    "openai/clip-vit-large-patch14-336",
+)
+
+
+def spellings() -> list[tuple[str, Profile]]:
+    """Every model name `--model` accepts that can be listed, with the profile it gets: OpenAI
+    names and their transformers ids, open_clip `MODEL/TAG` (also as `hf-hub:` and bare hub
+    ids), and open_clip model names whose tags all share one profile."""
+    names = [*OPENAI_MODELS, *HF_OPENAI]
+    data = json.loads(resources.files("clipguard.data").joinpath("open_clip_pretrained.json").read_text())
+    for row in data["tags"]:
+        names.append(f"open_clip:{row['model']}/{row['tag']}")
+        if row["hf_hub"]:
+            names += [f"hf-hub:{row['hf_hub']}", row["hf_hub"]]
+    names += [row["model"] for row in data["tags"]]
+    # What `--model NAME` really gets, once per name (open_clip models share some hub ids).
+    resolved = {name: resolve(name) for name in names}
+    return [(name, profile) for name, profile in resolved.items() if profile is not None]
+
+
+# Names accepted by pattern rather than listed: (how to write them, what they get).
+PATTERNS = (
+    ("openai/clip-<variant>[-<n_px>]", "CLIP statistics, bicubic, shortest side; n_px from the name (224)"),
+    ("google/siglip[2]-<variant>-<n_px>", "mean/std 0.5, bicubic, squash to n_px"),
+    ("<any name containing siglip>", "224, mean/std 0.5, bicubic, squash"),
+    ("<any name containing clipa>", "224, ImageNet statistics, bilinear, squash"),
+    ("<any name containing mobileclip>", "224, no normalization, bilinear, shortest side"),
+)
+
+
 def model_family_profile(name: str) -> Profile | None:
     """A profile from a model's family name alone (SigLIP, CLIPA, MobileCLIP) when no tag is known."""
     lowered = name.lower()

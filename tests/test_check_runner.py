@@ -589,3 +589,8 @@ def test_child_ends_when_the_parent_is_killed(tmp_path):
     while _alive(child) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert not _alive(child)
+
+
+def test_a_value_that_is_not_a_pipeline_is_named_with_its_article(tmp_path):
+    with pytest.raises(LoadError, match="SIZE is an int, not a callable pipeline"):
+        _find(tmp_path, "SIZE = 224\n", "SIZE", name="an_int.py")

@@ -1,10 +1,16 @@
 """The README's demo shows exactly what clipguard prints for it, and CI runs the README's command."""
 
+import json
+import os
 import re
+import shutil
 import subprocess
+import sys
 from pathlib import Path
 
-from conftest import REPO
+import pytest
+
+from conftest import BUGGY, CLEAN, REPO
 
 README = (REPO / "README.md").read_text()
 
@@ -34,3 +40,61 @@ def test_ci_runs_the_readme_test_command():
     assert extracted.strip() == command
     assert len(re.findall(r"<!-- (?:main|test)-command -->", README)) == 2
     assert Path(REPO / "constraints.txt").read_text().count("torch==2.14.1") == 1
+
+
+def _commands() -> list[str]:
+    """Every clipguard command the README shows: `$ clipguard ...` in console blocks and
+    `run: clipguard ...` in workflow blocks."""
+    commands = []
+    for language, body in re.findall(r"```(\w+)\n(.*?)```", README, re.DOTALL):
+        for line in body.splitlines():
+            if language == "console" and line.startswith("$ clipguard "):
+                commands.append(line[2:].split("  #")[0].strip())
+            elif language == "yaml" and line.strip().startswith("- run: clipguard "):
+                commands.append(line.strip()[len("- run: "):])
+    return commands
+
+
+def test_every_command_the_readme_shows_runs_as_written(tmp_path):
+    commands = _commands()
+    assert len(commands) >= 15 and any("--stdin-filename" in c for c in commands)
+    shutil.copytree(REPO / "fixtures", tmp_path / "fixtures")
+    (tmp_path / "demo.py").write_text(_block_after("<!-- demo -->", "python"))
+    env = {**os.environ, "PATH": os.path.dirname(sys.executable) + os.pathsep + os.environ["PATH"]}
+    for command in commands:
+        result = subprocess.run(command, shell=True, cwd=tmp_path, env=env, capture_output=True,
+                                text=True, timeout=300)
+        assert result.returncode in (0, 1), f"{command}\n{result.stdout}\n{result.stderr}"
+        assert "Traceback" not in result.stderr and "error:" not in result.stderr, command
+        assert result.stdout or result.stderr or "-o " in command or ">" in command, command
+
+
+def _block_with(text: str, language: str) -> str:
+    return next(b for b in re.findall(rf"```{language}\n(.*?)```", README, re.DOTALL) if text in b)
+
+
+def test_the_pre_commit_snippet_works_when_copied(tmp_path):
+    pre_commit = shutil.which("pre-commit", path=os.path.dirname(sys.executable))
+    if pre_commit is None or shutil.which("git") is None:
+        pytest.skip("needs pre-commit and git")
+    snippet = _block_with("repo: local", "yaml")
+    assert "clipguard lint --force-exclude" in snippet
+    (tmp_path / ".pre-commit-config.yaml").write_text(snippet)
+    (tmp_path / "bad.py").write_text(BUGGY)
+    (tmp_path / "good.py").write_text(CLEAN)
+    env = {**os.environ, "PATH": os.path.dirname(sys.executable) + os.pathsep + os.environ["PATH"],
+           "PRE_COMMIT_HOME": str(tmp_path / ".pre-commit-home")}
+    for args in (["init", "-q"], ["add", "bad.py", "good.py", ".pre-commit-config.yaml"]):
+        subprocess.run(["git", *args], cwd=tmp_path, check=True, capture_output=True)
+    failing = subprocess.run([pre_commit, "run", "--files", "bad.py"], cwd=tmp_path, env=env,
+                             capture_output=True, text=True, timeout=300)
+    assert failing.returncode == 1 and "bad.py:9:17: CG101" in failing.stdout, failing.stdout
+    passing = subprocess.run([pre_commit, "run", "--files", "good.py"], cwd=tmp_path, env=env,
+                             capture_output=True, text=True, timeout=300)
+    assert passing.returncode == 0, passing.stdout
+
+
+def test_the_editor_set_ups_start_the_server():
+    assert '"clipguard", "server"' in _block_with("vim.lsp.config", "lua")
+    vscode = json.loads(_block_with("glspc", "json"))
+    assert [vscode["glspc.server.command"], *vscode["glspc.server.commandArguments"]] == ["clipguard", "server"]

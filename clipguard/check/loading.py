@@ -191,6 +191,11 @@ def _compose(steps: list | tuple) -> Callable:
     return composed
 
 
+def _a(noun: str) -> str:
+    """`noun` with its indefinite article: an int, a str."""
+    return f"{'an' if noun[:1].lower() in 'aeiou' else 'a'} {noun}"
+
+
 def _as_pipeline(value: Any, name: str) -> Callable:
     if isinstance(value, (list, tuple)) and value and all(callable(v) for v in value):
         return _compose(value)
@@ -199,7 +204,7 @@ def _as_pipeline(value: Any, name: str) -> Callable:
     if inspect.isclass(value) and _required_positional(value) == (0, False):
         value = value()
     if not callable(value):
-        raise LoadError(f"{name} is a {type(value).__name__}, not a callable pipeline")
+        raise LoadError(f"{name} is {_a(type(value).__name__)}, not a callable pipeline")
     return value
 
 
@@ -229,7 +234,7 @@ def find_pipeline(module: ModuleType, object_name: str | None = None) -> tuple[C
         if _is_factory(value):
             pipeline = value()
             if not callable(pipeline):
-                raise LoadError(f"{name}() returned a {type(pipeline).__name__}, not a callable")
+                raise LoadError(f"{name}() returned {_a(type(pipeline).__name__)}, not a callable")
             return pipeline, f"{name}()"
     callables = [
         name

@@ -15,7 +15,16 @@ from clipguard.rule import Rule
 from clipguard.rules import all_rules
 
 OPT_IN_PREFIX = "CG9"
-KEYS = {"select", "extend-select", "ignore", "exclude", "extend-exclude", "per-file-ignores"}
+KEYS = {
+    "select",
+    "extend-select",
+    "ignore",
+    "exclude",
+    "extend-exclude",
+    "per-file-ignores",
+    "respect-gitignore",
+}
+BOOLEAN_KEYS = {"respect-gitignore"}
 
 
 class ConfigError(Exception):
@@ -31,6 +40,7 @@ class Settings:
     per_file_ignores: tuple[tuple[str, tuple[str, ...]], ...] = ()
     fix: bool = False
     unsafe_fixes: bool = False
+    respect_gitignore: bool = True
     root: str | None = field(default=None, compare=False)
 
     def enabled_codes(self) -> frozenset[str]:
@@ -54,14 +64,21 @@ class Settings:
             rel = os.path.relpath(os.path.abspath(display_path), self.root)
         rel = rel.replace(os.sep, "/")
         name = os.path.basename(rel)
-        return tuple(code for pattern, codes in self.per_file_ignores
-                     if fnmatch.fnmatch(rel, pattern) or fnmatch.fnmatch(name, pattern)
-                     for code in codes)
+        return tuple(
+            code
+            for pattern, codes in self.per_file_ignores
+            if fnmatch.fnmatch(rel, pattern) or fnmatch.fnmatch(name, pattern)
+            for code in codes
+        )
 
     def fingerprint(self) -> str:
         """Hash of everything that changes findings: the cache key's config part."""
         data = asdict(self)
-        for key in ("root", "fix", "unsafe_fixes"):  # they change what is applied, not what is found
+        for key in (
+            "root",
+            "fix",
+            "unsafe_fixes",
+        ):  # they change what is applied, not what is found
             data.pop(key)
         data["version"] = __version__
         return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:16]
@@ -115,12 +132,19 @@ def load_config(path: Path) -> dict:
         where = f"{path}: tool.clipguard.{key}"
         if name not in KEYS:
             raise ConfigError(f"{where}: unknown key (expected one of {', '.join(sorted(KEYS))})")
+        if name in BOOLEAN_KEYS:
+            if not isinstance(value, bool):
+                raise ConfigError(f"{where}: must be true or false")
+            config[name] = value
+            continue
         if name == "per-file-ignores":
             if not isinstance(value, dict) or not all(
-                    isinstance(v, list) and all(isinstance(c, str) for c in v) for v in value.values()):
+                isinstance(v, list) and all(isinstance(c, str) for c in v) for v in value.values()
+            ):
                 raise ConfigError(f"{where}: must be a table of glob = [codes]")
-            config[name] = tuple((glob, validate_selectors(tuple(codes), where))
-                                 for glob, codes in value.items())
+            config[name] = tuple(
+                (glob, validate_selectors(tuple(codes), where)) for glob, codes in value.items()
+            )
             continue
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
             raise ConfigError(f"{where}: must be a list of strings")
@@ -130,21 +154,38 @@ def load_config(path: Path) -> dict:
     return config
 
 
-def build_settings(*, config_file: str | None, select: tuple[str, ...] = (),
-                   extend_select: tuple[str, ...] = (), ignore: tuple[str, ...] = (),
-                   fix: bool = False, unsafe_fixes: bool = False, cwd: Path | None = None) -> Settings:
-    """Merge the configuration file with command-line options (the command line wins)."""
+def build_settings(
+    *,
+    config_file: str | None,
+    select: tuple[str, ...] = (),
+    extend_select: tuple[str, ...] = (),
+    ignore: tuple[str, ...] = (),
+    fix: bool = False,
+    unsafe_fixes: bool = False,
+    cwd: Path | None = None,
+    exclude: tuple[str, ...] | None = None,
+    extend_exclude: tuple[str, ...] = (),
+    respect_gitignore: bool | None = None,
+) -> Settings:
+    """Merge the configuration file with command-line options (the command line wins): `exclude`
+    replaces the file's `exclude`, `extend_exclude` adds to both, as ruff's options do."""
     cwd = cwd or Path.cwd()
     path = Path(config_file) if config_file else find_pyproject(cwd)
     config = load_config(path) if path else {}
     root = str(path.resolve().parent) if path else str(cwd)
     return Settings(
         select=validate_selectors(select, "--select") or config.get("select", ()),
-        extend_select=config.get("extend-select", ()) + validate_selectors(extend_select, "--extend-select"),
+        extend_select=config.get("extend-select", ())
+        + validate_selectors(extend_select, "--extend-select"),
         ignore=config.get("ignore", ()) + validate_selectors(ignore, "--ignore"),
-        exclude=config.get("exclude", ()) + config.get("extend-exclude", ()),
+        exclude=(config.get("exclude", ()) if exclude is None else exclude)
+        + config.get("extend-exclude", ())
+        + extend_exclude,
         per_file_ignores=config.get("per-file-ignores", ()),
         fix=fix,
         unsafe_fixes=unsafe_fixes,
+        respect_gitignore=config.get("respect-gitignore", True)
+        if respect_gitignore is None
+        else respect_gitignore,
         root=root,
     )

@@ -4,15 +4,33 @@ from __future__ import annotations
 
 import fnmatch
 import os
+from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 
+from clipguard.lint.ignore import IgnoreFiles
 
-SKIP_DIRS = frozenset({
-    ".git", ".hg", ".svn", ".venv", "venv", ".tox", ".nox", "build", "dist", "node_modules",
-    "__pycache__", ".mypy_cache", ".pytest_cache", ".ruff_cache", ".clipguard_cache", ".eggs",
-    "site-packages",
-})
+SKIP_DIRS = frozenset(
+    {
+        ".git",
+        ".hg",
+        ".svn",
+        ".venv",
+        "venv",
+        ".tox",
+        ".nox",
+        "build",
+        "dist",
+        "node_modules",
+        "__pycache__",
+        ".mypy_cache",
+        ".pytest_cache",
+        ".ruff_cache",
+        ".clipguard_cache",
+        ".eggs",
+        "site-packages",
+    }
+)
 
 
 class PathError(Exception):
@@ -30,7 +48,8 @@ def _is_virtualenv(directory: str) -> bool:
     return os.path.exists(os.path.join(directory, "pyvenv.cfg"))
 
 
-def _excluded(path: str, patterns: tuple[str, ...], root: Path | None) -> bool:
+def excluded(path: str, patterns: tuple[str, ...], root: Path | None) -> bool:
+    """Whether an `exclude` pattern matches the path's name or its path relative to `root`."""
     if not patterns:
         return False
     name = os.path.basename(path)
@@ -38,33 +57,88 @@ def _excluded(path: str, patterns: tuple[str, ...], root: Path | None) -> bool:
     rel = rel.replace(os.sep, "/")
     for pattern in patterns:
         pattern = pattern.rstrip("/")
-        if fnmatch.fnmatch(name, pattern) or fnmatch.fnmatch(rel, pattern) \
-                or fnmatch.fnmatch(rel, pattern + "/*") or rel.startswith(pattern + "/"):
+        if (
+            fnmatch.fnmatch(name, pattern)
+            or fnmatch.fnmatch(rel, pattern)
+            or fnmatch.fnmatch(rel, pattern + "/*")
+            or rel.startswith(pattern + "/")
+        ):
             return True
     return False
 
 
-def discover(paths: list[str], exclude: tuple[str, ...] = (), root: Path | None = None,
-             force_exclude: bool = False, warnings: list[str] | None = None) -> list[SourcePath]:
+def discover(
+    paths: list[str],
+    exclude: tuple[str, ...] = (),
+    root: Path | None = None,
+    force_exclude: bool = False,
+    warnings: list[str] | None = None,
+    respect_gitignore: bool = False,
+) -> list[SourcePath]:
     """Python files under `paths`, sorted, each once. Explicitly named files are included even
-    when excluded, unless `force_exclude` (as pre-commit, which names every file, wants). A
-    directory that cannot be listed is skipped with a message added to `warnings`."""
+    when excluded (or git-ignored, with `respect_gitignore`), unless `force_exclude` (as
+    pre-commit, which names every file, wants). A directory that cannot be listed is skipped
+    with a message added to `warnings`."""
+    warnings = warnings if warnings is not None else []
+    missing = next((given for given in paths if not os.path.lexists(given)), None)
+    if missing is not None:
+        raise PathError(f"{missing}: no such file or directory")
     found: dict[Path, SourcePath] = {}
-    for given in paths:
-        if not os.path.lexists(given):
-            raise PathError(f"{given}: no such file or directory")
-        if os.path.isdir(given):
-            for target in _walk(given, exclude, root, warnings if warnings is not None else []):
-                found.setdefault(target.path, target)
-        elif force_exclude and _excluded(os.path.abspath(given), exclude, root):
-            continue
-        else:
-            absolute = Path(os.path.abspath(given))
-            found[absolute] = SourcePath(given, absolute, True)
+    with IgnoreFiles(warnings) if respect_gitignore else nullcontext() as ignore:
+        named = [os.path.abspath(given) for given in paths if not os.path.isdir(given)]
+        if ignore is not None and force_exclude and named:
+            ignore.prepare_files(named)
+        for given in paths:
+            if os.path.isdir(given):
+                for target in _walk(given, exclude, root, warnings, ignore, force_exclude):
+                    found.setdefault(target.path, target)
+                continue
+            absolute = os.path.abspath(given)
+            if force_exclude and (
+                excluded(absolute, exclude, root)
+                or ignore is not None
+                and ignore.ignored(absolute, False)
+            ):
+                continue
+            found[Path(absolute)] = SourcePath(given, Path(absolute), True)
     return sorted(found.values(), key=lambda t: t.display)
 
 
-def _walk(top: str, exclude: tuple[str, ...], root: Path | None, warnings: list[str]):
+def named_file_excluded(
+    path: str,
+    exclude: tuple[str, ...],
+    root: Path | None,
+    respect_gitignore: bool,
+    warnings: list[str],
+) -> bool:
+    """Whether `--force-exclude` drops this one file (e.g. `--stdin-filename`, which need not exist)."""
+    absolute = os.path.abspath(path)
+    if excluded(absolute, exclude, root):
+        return True
+    if not respect_gitignore:
+        return False
+    with IgnoreFiles(warnings) as ignore:
+        ignore.prepare_files([absolute])
+        return ignore.ignored(absolute, False)
+
+
+def _walk(
+    top: str,
+    exclude: tuple[str, ...],
+    root: Path | None,
+    warnings: list[str],
+    ignore: IgnoreFiles | None,
+    force_exclude: bool,
+):
+    """The Python files under `top`. Its own git-ignored status counts only with
+    `force_exclude`: a directory named on the command line is linted, as ruff does."""
+    start = os.path.abspath(top)
+    if ignore is not None:
+        ignore.prepare(start)
+        if force_exclude and ignore.ignored(start, True):
+            return
+    below = None if force_exclude else start
+
     def unlistable(error: OSError) -> None:
         where = error.filename if isinstance(error.filename, str) else top
         shown = os.path.normpath(where) if top not in (".", "./") else os.path.relpath(where)
@@ -81,17 +155,27 @@ def _walk(top: str, exclude: tuple[str, ...], root: Path | None, warnings: list[
             dirnames[:] = []
             continue
         seen.add((stat.st_dev, stat.st_ino))
+        here = os.path.abspath(directory)
+        if ignore is not None:
+            ignore.enter(here, dirnames + filenames)
         dirnames[:] = sorted(
-            d for d in dirnames
-            if d not in SKIP_DIRS and not d.endswith(".egg-info")
+            d
+            for d in dirnames
+            if d not in SKIP_DIRS
+            and not d.endswith(".egg-info")
             and not _is_virtualenv(os.path.join(directory, d))
-            and not _excluded(os.path.join(directory, d), exclude, root)
+            and not excluded(os.path.join(directory, d), exclude, root)
+            and not (ignore is not None and ignore.ignored(os.path.join(here, d), True, below))
         )
         for name in sorted(filenames):
             if not name.endswith((".py", ".pyi")):
                 continue
             full = os.path.join(directory, name)
-            if _excluded(full, exclude, root):
+            if (
+                excluded(full, exclude, root)
+                or ignore is not None
+                and ignore.ignored(os.path.join(here, name), False, below)
+            ):
                 continue
             display = os.path.normpath(full) if top not in (".", "./") else os.path.relpath(full)
             yield SourcePath(display, Path(os.path.abspath(full)), False)
@@ -110,7 +194,7 @@ def project_root(path: Path) -> Path | None:
 
 
 def project_context(targets: list[SourcePath], exclude: tuple[str, ...], root: Path | None,
-                    warnings: list[str]) -> list[SourcePath]:
+                    warnings: list[str], respect_gitignore: bool = True) -> list[SourcePath]:
     """The other Python files of the projects the named files belong to: read for what they
     import, define and call, never reported on. A file linted alone (pre-commit) then gets the
     findings a run on the whole tree gives it."""
@@ -125,8 +209,9 @@ def project_context(targets: list[SourcePath], exclude: tuple[str, ...], root: P
             roots.add(found)
     known = {t.path for t in targets}
     found: dict[Path, SourcePath] = {}
-    for top in sorted(roots):
-        for candidate in _walk(str(top), exclude, root, warnings):
-            if candidate.path not in known:
-                found.setdefault(candidate.path, candidate)
+    with IgnoreFiles(warnings) if respect_gitignore and roots else nullcontext() as ignore:
+        for top in sorted(roots):
+            for candidate in _walk(str(top), exclude, root, warnings, ignore, False):
+                if candidate.path not in known:
+                    found.setdefault(candidate.path, candidate)
     return list(found.values())

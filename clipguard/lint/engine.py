@@ -7,24 +7,26 @@ import gc
 import hashlib
 import multiprocessing
 import os
+import re
 import sys
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
 from clipguard.analysis.project import Project
-from clipguard.analysis.source import SourceError, decode, parse
+from clipguard.analysis.source import Decoded, SourceError, decode, parse
 from clipguard.diagnostics import Finding
 from clipguard.lint.cache import Cache
 from clipguard.lint.config import Settings
-from clipguard.lint.discovery import discover, project_context
+from clipguard.lint.discovery import SourcePath, discover, project_context
 from clipguard.lint.fixer import applicable, fix_file
-from clipguard.lint.gate import DEPTH, Scan, scan_file, select_rules
+from clipguard.lint.gate import DEPTH, Scan, scan_bytes, scan_file, select_rules
 from clipguard.lint.report import Report
 from clipguard.lint.runner import UNREADABLE, lint_file, lint_text, unreadable
 from clipguard.rule import Rule
+from clipguard.rules.cg901_unused_noqa import select_for_noqa
 
-__all__ = ["LintError", "Report", "Settings", "lint_paths"]
+__all__ = ["LintError", "Report", "Settings", "lint_paths", "lint_source"]
 
 PARALLEL_MIN_FILES = 24
 GATE_KEY = "<gate>"  # the cache entry remembering the last run's gate, valid while no file changed
@@ -53,7 +55,7 @@ def _lint_paths(paths: list[str], settings: Settings, use_cache: bool, jobs: int
                 force_exclude: bool, exhaustive: bool) -> Report:
     root = Path(settings.root or os.getcwd())
     warnings: list[str] = []
-    targets = discover(paths, settings.exclude, root, force_exclude, warnings)
+    targets = discover(paths, settings.exclude, root, force_exclude, warnings, settings.respect_gitignore)
     rules = tuple(r for r in settings.enabled_rules() if r.code != UNREADABLE[0])
     report_unreadable = UNREADABLE[0] in settings.enabled_codes()
     cache = Cache(root, settings.fingerprint()) if use_cache else None
@@ -61,7 +63,8 @@ def _lint_paths(paths: list[str], settings: Settings, use_cache: bool, jobs: int
     scans = [scan_file(t, cache) for t in targets]
     # The rest of a named file's project is read too (not linted): its importers, helpers and
     # constants, so pre-commit finds what a run on the whole tree finds.
-    context = [scan_file(t, cache) for t in project_context(targets, settings.exclude, root, warnings)]
+    context = [scan_file(t, cache) for t in project_context(targets, settings.exclude, root, warnings,
+                                                            settings.respect_gitignore)]
     by_path = {s.file.path: s for s in (*scans, *context) if s.error is None}
     project = Project(list(by_path))
     sha_by_path = {path: s.sha for path, s in by_path.items()}
@@ -78,7 +81,7 @@ def _lint_paths(paths: list[str], settings: Settings, use_cache: bool, jobs: int
         codes = {Path(p): tuple(c) for p, c in remembered["codes"].items() if isinstance(c, list)}
         deps_by_path = {p: d for p, d in remembered["deps"].items() if isinstance(d, str)}
     else:
-        codes = select_rules(by_path, project, rules)
+        codes = select_for_noqa(select_rules(by_path, project, rules), scans, rules)
         deps_by_path = {}
 
     report = Report(files=len(targets), warnings=warnings)
@@ -208,21 +211,57 @@ def _lint_task(task: tuple[str, str, tuple[str, ...]]) -> list[Finding]:
         return [unreadable(display, f"cannot read: {exc.strerror or exc}")]
     try:
         decoded = decode(data)
+    except SourceError as err:
+        return [unreadable(display, err.message, err.line, err.column)]
+    return _lint_decoded(path, display, decoded, codes, _WORKER["rules"], _WORKER["project"])
+
+
+def _lint_decoded(path: str, display: str, decoded: Decoded, codes: tuple[str, ...],
+                  rules: tuple[type[Rule], ...], project: Project) -> list[Finding]:
+    try:
         if not codes:
             parse(decoded.text, display)
             return []
-        file = _WORKER["project"].adopt(path, decoded.text, lambda: parse(decoded.text, display),
-                                        decoded.newline)
+        file = project.adopt(path, decoded.text, lambda: parse(decoded.text, display), decoded.newline)
     except SourceError as err:
         return [unreadable(display, err.message, err.line, err.column)]
     try:
-        return lint_file(file, _rules_for(_WORKER["rules"], codes), display, isolate=True)
+        return lint_file(file, _rules_for(rules, codes), display, isolate=True)
     except RecursionError:
         return [unreadable(display, "too deeply nested to analyze")]
     except Exception as exc:  # noqa: BLE001 - a bug must not hide the other files' findings
         return [unreadable(display, f"internal error while analyzing: {type(exc).__name__}: {exc}")]
 
 
+def lint_source(source: str | bytes, path: str, settings: Settings, display: str | None = None) -> list[Finding]:
+    """Findings for `source` as the contents of the file at `path`: what `lint_paths([path])`
+    reports when the file holds it, the modules it imports read from disk. For source from
+    stdin or an editor's buffer; bytes are decoded as a file's are. Findings name `display`."""
+    shown = display or path
+    absolute = Path(os.path.abspath(path))
+    rules = tuple(r for r in settings.enabled_rules() if r.code != UNREADABLE[0])
+    report_unreadable = UNREADABLE[0] in settings.enabled_codes()
+    try:
+        decoded = decode(source) if isinstance(source, bytes) else _as_decoded(source)
+    except SourceError as err:
+        return [unreadable(shown, err.message, err.line, err.column)] if report_unreadable else []
+    data = source if isinstance(source, bytes) else source.encode("utf-8", "surrogatepass")
+    named = SourcePath(shown, absolute, True)
+    scan = scan_bytes(named, data)
+    root = Path(settings.root or os.getcwd())
+    context = project_context([named], settings.exclude, root, [], settings.respect_gitignore)
+    by_path = {s.file.path: s for t in context if (s := scan_file(t, None)).error is None}
+    by_path[absolute] = scan
+    project = Project(list(by_path))
+    codes = select_for_noqa(select_rules(by_path, project, rules), [scan], rules)
+    findings = _lint_decoded(str(absolute), shown, decoded, codes.get(absolute, ()), rules, project)
+    return sorted(_filter(findings, scan, settings, report_unreadable), key=lambda f: f.sort_key)
+
+
+def _as_decoded(text: str) -> Decoded:
+    """An editor's buffer as `decode` would give it: the line break style of its first line."""
+    match = re.search(r"\r\n|\r|\n", text)
+    return Decoded(text, "utf-8", False, match.group() if match else "\n")
 
 
 def _fix(scan: Scan, findings: list[Finding], rules: tuple[type[Rule], ...], project: Project,
@@ -241,6 +280,8 @@ def _fix(scan: Scan, findings: list[Finding], rules: tuple[type[Rule], ...], pro
         return findings
     outcome = fix_file(scan.file.path, scan.file.display, data, scan.sha, findings, lint, settings, diff)
     report.fixed += outcome.applied
+    if outcome.rules:
+        report.fixes[scan.file.display] = outcome.rules
     report.warnings.extend(outcome.warnings)
     if outcome.diff:
         report.diffs.append(outcome.diff)

@@ -9,12 +9,12 @@ import os
 import stat
 import tempfile
 import warnings
+from collections import Counter
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from dataclasses import dataclass, field
-
-from clipguard.analysis.source import SourceError, decode
+from clipguard.analysis.source import Decoded, SourceError, decode
 from clipguard.diagnostics import Finding
 from clipguard.lint.config import Settings
 from clipguard.lint.edits import apply_edits, compatible_fixes, well_formed
@@ -46,12 +46,14 @@ def still_valid(text: str) -> bool:
         return False
 
 
-def fix_text(text: str, lint: Linter, settings: Settings,
-             findings: list[Finding] | None = None) -> tuple[str, list[Finding], int]:
-    """Apply applicable fixes round after round; return (text, remaining findings, fixes applied)."""
+def fix_text(text: str, lint: Linter, settings: Settings, findings: list[Finding] | None = None,
+             tally: Counter[str] | None = None) -> tuple[str, list[Finding], int]:
+    """Apply applicable fixes round after round; return (text, remaining findings, fixes applied).
+    `tally`, when given, counts the fixes applied per rule code."""
     findings = lint(text) if findings is None else findings
     applied = 0
     for _ in range(MAX_ROUNDS):
+        rule_of = {id(f.fix): f.rule for f in findings if applicable(f, settings)}
         fixes = compatible_fixes(well_formed(text, [f.fix for f in findings if applicable(f, settings)]))
         if not fixes:
             break
@@ -63,6 +65,8 @@ def fix_text(text: str, lint: Linter, settings: Settings,
         if candidate == text or not still_valid(candidate):
             break
         text, applied = candidate, applied + len(fixes)
+        if tally is not None:
+            tally.update(rule_of[id(fix)] for fix in fixes)
         findings = lint(text)
     return text, findings, applied
 
@@ -75,6 +79,7 @@ class FileFix:
     applied: int = 0
     diff: str = ""
     warnings: list[str] = field(default_factory=list)
+    rules: Counter[str] = field(default_factory=Counter)  # fixes applied per rule code
 
 
 def fix_file(path: Path, display: str, data: bytes, sha: str, findings: list[Finding], lint: Linter,
@@ -83,29 +88,41 @@ def fix_file(path: Path, display: str, data: bytes, sha: str, findings: list[Fin
     atomically, or with `diff` only describe the change. `lint` lints a text as this file."""
     if hashlib.sha256(data).hexdigest() != sha:  # the findings describe other contents
         return FileFix(findings, warnings=[f"{display}: changed on disk while clipguard ran; not fixed"])
+    tally: Counter[str] = Counter()
     try:
         decoded = decode(data)
         # Lint again from exactly these bytes: the edits' positions must describe them.
-        fixed, remaining, applied = fix_text(decoded.text, lint, settings)
-        new_data = (("\ufeff" if decoded.bom else "") + fixed).encode(decoded.encoding)
-        if decode(new_data).text != fixed:  # e.g. a coding cookie pushed below line 2
-            raise ValueError("the fixed text would not decode back to itself")
+        fixed, remaining, applied = fix_text(decoded.text, lint, settings, tally=tally)
+        new_data = encode_like(decoded, fixed)
     except (ValueError, SourceError, RecursionError) as exc:  # UnicodeEncodeError is a ValueError
         message = exc.message if isinstance(exc, SourceError) else exc
         return FileFix(findings, warnings=[f"{display}: fixes not applied: {message}"])
     if not applied:
         return FileFix(findings)
     if diff:
-        lines = difflib.unified_diff(decoded.text.splitlines(keepends=True),
-                                     fixed.splitlines(keepends=True), fromfile=display, tofile=display)
-        return FileFix(findings, applied, diff="".join(lines))
+        return FileFix(findings, applied, diff=unified_diff(decoded.text, fixed, display), rules=tally)
     try:
         write_atomic(path, data, new_data)
     except FileChanged:
         return FileFix(findings, warnings=[f"{display}: changed on disk while clipguard ran; not fixed"])
     except OSError as exc:
         return FileFix(findings, warnings=[f"{display}: cannot write: {exc}"])
-    return FileFix(remaining, applied)
+    return FileFix(remaining, applied, rules=tally)
+
+
+def encode_like(decoded: Decoded, text: str) -> bytes:
+    """`text` in the encoding (and BOM) `decoded` came in; ValueError if it would not decode back
+    to itself (a character the encoding lacks, a coding cookie pushed below line 2)."""
+    data = (("\ufeff" if decoded.bom else "") + text).encode(decoded.encoding)
+    if decode(data).text != text:
+        raise ValueError("the fixed text would not decode back to itself")
+    return data
+
+
+def unified_diff(before: str, after: str, display: str) -> str:
+    lines = difflib.unified_diff(before.splitlines(keepends=True), after.splitlines(keepends=True),
+                                 fromfile=display, tofile=display)
+    return "".join(lines)
 
 
 def fix_source(text: str, settings: Settings, path: str = "<string>") -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from clipguard.diagnostics import Finding
 
@@ -26,15 +27,35 @@ def file_noqa(data: bytes, lowered: bytes) -> set[str] | None:
     return {c.decode().upper() for c in re.split(rb"[\s,]+", codes) if c}
 
 
+@dataclass(frozen=True)
+class Directive:
+    """One `# noqa[: CODES]` in a line: its span and its codes' span (0-based columns)."""
+
+    start: int
+    end: int
+    codes: tuple[str, ...] | None  # None when the directive names no codes: it silences all
+    codes_start: int
+    codes_end: int
+
+    def silences(self, rule: str) -> bool:
+        return self.codes is None or rule in self.codes
+
+
+def directives(line: str) -> list[Directive]:
+    """The `# noqa` directives in one line of source."""
+    if "#" not in line:
+        return []
+    found = []
+    for match in _NOQA.finditer(line):
+        codes = match.group("codes")
+        start, end = match.span("codes") if codes else (match.end(), match.end())
+        found.append(Directive(match.start(), match.end(),
+                               tuple(re.split(r"[\s,]+", codes.upper())) if codes else None, start, end))
+    return found
+
+
 def suppressed(finding: Finding, lines: Sequence[str]) -> bool:
     """Whether a `# noqa` or `# noqa: CODE` on the finding's line silences it."""
     if not 0 < finding.line <= len(lines):
         return False
-    line = lines[finding.line - 1]
-    if "#" not in line:
-        return False
-    for match in _NOQA.finditer(line):
-        codes = match.group("codes")
-        if codes is None or finding.rule in re.split(r"[\s,]+", codes.upper()):
-            return True
-    return False
+    return any(d.silences(finding.rule) for d in directives(lines[finding.line - 1]))

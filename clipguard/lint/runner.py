@@ -6,11 +6,13 @@ import ast
 from collections.abc import Sequence
 from dataclasses import replace
 
+from clipguard.analysis.project import Project
+from clipguard.analysis.source import SourceError, SourceFile, gc_paused, parse
 from clipguard.diagnostics import Finding
 from clipguard.lint.noqa import suppressed
-from clipguard.analysis.project import Project
 from clipguard.rule import Rule
-from clipguard.analysis.source import SourceError, SourceFile, gc_paused, parse
+from clipguard.rules.cg901_unused_noqa import CODE as UNUSED_NOQA
+from clipguard.rules.cg901_unused_noqa import unused_noqa
 
 UNREADABLE = ("CG000", "unreadable-source")
 
@@ -78,7 +80,10 @@ def lint_file(file: SourceFile, rules: Sequence[type[Rule]], display: str | None
               isolate: bool = False) -> list[Finding]:
     """`lint_text` for a file already parsed, e.g. the one the project parsed for an importer."""
     with gc_paused():
-        findings = [f for f in check_file(file, rules, isolate=isolate) if not suppressed(f, file.lines)]
+        found = check_file(file, rules, isolate=isolate)
+        findings = [f for f in found if not suppressed(f, file.lines)]
+        if any(rule.code == UNUSED_NOQA for rule in rules):  # CG901 asks about what noqa suppressed
+            findings += [f for f in unused_noqa(file, found, rules) if not suppressed(f, file.lines)]
     if display is not None and display != file.path:
         findings = [replace(f, path=display) for f in findings]
     return sorted(findings, key=lambda f: f.sort_key)

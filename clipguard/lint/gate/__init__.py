@@ -12,12 +12,12 @@ from clipguard.analysis.project import Project
 from clipguard.lint.gate.carriers import names_any, trigger_carriers
 from clipguard.lint.gate.imports import bound_names
 from clipguard.lint.gate.markers import prepares_images
-from clipguard.lint.gate.scan import Scan, scan_file
+from clipguard.lint.gate.scan import Scan, scan_bytes, scan_file
 from clipguard.rule import Rule
 
 DEPTH = 3  # import edges the analysis follows from CLIP code (tracing.IMPORTER_DEPTH)
 
-__all__ = ["DEPTH", "Scan", "scan_file", "select_rules"]
+__all__ = ["DEPTH", "Scan", "scan_bytes", "scan_file", "select_rules"]
 
 
 def select_rules(scans: dict[Path, Scan], project: Project, rules: tuple[type[Rule], ...]) -> dict[Path, tuple[str, ...]]:

@@ -80,13 +80,24 @@ def scan_file(file: SourcePath, cache: Cache | None) -> Scan:
     if entry is not None and entry.get("sha") == scan.sha:
         restore(scan, entry)
         return scan
+    _learn(scan, data)
+    return scan
+
+
+def scan_bytes(file: SourcePath, data: bytes) -> Scan:
+    """What the gate learns of `data` as the contents of `file`, e.g. source read from stdin."""
+    scan = Scan(file, data=data, sha=hashlib.sha256(data).hexdigest(), size=len(data))
+    _learn(scan, data)
+    return scan
+
+
+def _learn(scan: Scan, data: bytes) -> None:
     scan.binary = b"\x00" in data
     lowered = data.lower()
     noqa = file_noqa(data, lowered)
     scan.noqa = sorted(noqa) if noqa is not None else None
     scan.mentions_clip = has_clip_marker(lowered)
     scan.builds_clip = scan.mentions_clip and has_clip_source(data)
-    return scan
 
 
 def restore(scan: Scan, entry: dict) -> None:
