@@ -4,8 +4,10 @@ own preprocessing, and of its image processor."""
 from __future__ import annotations
 
 import ast
+import re
 from dataclasses import dataclass, replace
 
+from clipguard.analysis.flow import flow_of
 from clipguard.analysis.identity import Role, builds, role
 from clipguard.analysis.models import Build, default_profile
 from clipguard.analysis.nodes import all_nodes
@@ -15,6 +17,9 @@ from clipguard.profiles import Profile
 
 # Keywords under which models and processors take images.
 IMAGE_KEYWORDS = ("pixel_values", "image", "images", "x", "img", "input")
+INFERENCE_NAMES = re.compile(r"eval|test|infer|predict|extract|embed|encode|retriev|search|zero_?shot|"
+                             r"classify|score|index|demo", re.IGNORECASE)
+TRAINING_NAMES = re.compile(r"train|fit|step|loss|backward|optimi", re.IGNORECASE)
 # What the model's own preprocessing does to whatever it is given.
 OWN_RECIPE = frozenset({"resize", "normalize"})
 
@@ -36,7 +41,8 @@ class Consumer:
 @dataclass(frozen=True)
 class EncoderInput:
     """Images handed to a CLIP-family model at `call`; `after` is what the receiving side still
-    does to them (the model's own preprocessing resizes and normalizes)."""
+    does to them (the model's own preprocessing resizes and normalizes), and `inference` when
+    the features are computed for inference."""
 
     call: ast.Call
     inputs: tuple[ast.AST, ...]
@@ -63,11 +69,11 @@ def _encoder_inputs(file: SourceFile) -> list[EncoderInput]:
             held = role(file, func.value)
             if held is None and func.attr in IMAGE_ENCODER_METHODS:
                 if local is None:
-                    found.append(EncoderInput(node, _images(node), UNTRACED))
+                    found.append(EncoderInput(node, _images(node), UNTRACED, _context(file, node)))
                     continue
                 held = Role("model", local)  # an untraced receiver in a module of one CLIP model
             if held is not None and held.kind == "model" and held.build.clip:
-                found.append(EncoderInput(node, _images(node), Consumer.of(held.build)))
+                found.append(EncoderInput(node, _images(node), Consumer.of(held.build), _context(file, node)))
             continue
         if id(node) in builds(file):
             continue
@@ -75,13 +81,44 @@ def _encoder_inputs(file: SourceFile) -> list[EncoderInput]:
         if held is None or not held.build.clip:
             continue
         if held.kind == "model":
-            found.append(EncoderInput(node, _images(node), Consumer.of(held.build)))
+            found.append(EncoderInput(node, _images(node), Consumer.of(held.build), _context(file, node)))
         elif held.build.processor:
             found.append(EncoderInput(node, _processor_images(node, held.build), Consumer.of(held.build),
-                                      OWN_RECIPE))
+                                      OWN_RECIPE | _context(file, node)))
         elif not held.build.vendored and not held.train_transform:
-            found.append(EncoderInput(node, tuple(node.args[:1]), Consumer.of(held.build), OWN_RECIPE))
+            found.append(EncoderInput(node, tuple(node.args[:1]), Consumer.of(held.build),
+                                      OWN_RECIPE | _context(file, node)))
     return found
+
+
+def _context(file: SourceFile, call: ast.Call) -> frozenset[str]:
+    """`inference` when the model computes features for inference there."""
+    return frozenset({"inference"}) if inference(file, call) else frozenset()
+
+
+def inference(file: SourceFile, call: ast.Call) -> bool:
+    """Whether the call computes features for inference: under `no_grad` or `inference_mode`, or
+    in a function that says so by its decorator or its name (`evaluate`, `extract_features`)."""
+    flow = flow_of(file)
+    for parent, _ in flow.ancestors(call):
+        if isinstance(parent, (ast.With, ast.AsyncWith)) and any(
+                _grad_off(file, item.context_expr) for item in parent.items):
+            return True
+        if isinstance(parent, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            if any(_grad_off(file, d) for d in parent.decorator_list):
+                return True
+            if INFERENCE_NAMES.search(parent.name) and not TRAINING_NAMES.search(parent.name):
+                return True
+    return False
+
+
+def _grad_off(file: SourceFile, node: ast.AST) -> bool:
+    target = node.func if isinstance(node, ast.Call) else node
+    qualified = file.qualname(target) or ""
+    if qualified in ("torch.no_grad", "torch.inference_mode"):
+        return True
+    return qualified == "torch.set_grad_enabled" and isinstance(node, ast.Call) and bool(node.args) \
+        and isinstance(node.args[0], ast.Constant) and node.args[0].value is False
 
 
 def module_clip(file: SourceFile) -> Build | None:

@@ -32,6 +32,7 @@ class Role:
     kind: str  # model | transform
     build: Build
     index: int | None = None
+    file: SourceFile | None = None  # the module the build is written in
 
     @property
     def train_transform(self) -> bool:
@@ -80,7 +81,7 @@ def _role(file: SourceFile, node: ast.AST, hops: int, seen: set) -> Role | None:
         base = _role(file, node.value, hops + 1, seen)
         index = constant(node.slice)
         if base is not None and base.build.trusted and base.index is None and isinstance(index, int):
-            return Role("model" if index == 0 else "transform", base.build, index)
+            return Role("model" if index == 0 else "transform", base.build, index, base.file)
         return None
     if isinstance(node, ast.Name):
         return _name_role(file, node, hops, seen)
@@ -103,14 +104,14 @@ def _role(file: SourceFile, node: ast.AST, hops: int, seen: set) -> Role | None:
 def _call_role(file: SourceFile, call: ast.Call, hops: int, seen: set) -> Role | None:
     build = builds(file).get(id(call))
     if build is not None:
-        return Role("transform" if build.processor else "model", build)
+        return Role("transform" if build.processor else "model", build, file=file)
     func = call.func
     if isinstance(func, ast.Attribute) and func.attr in MODEL_KEEPERS:
         return _role(file, func.value, hops + 1, seen)
     for definition in definitions(file, func):
         target = definition.node
         if isinstance(target, ast.ClassDef):
-            return Role("model", class_build(definition.file, target, call))
+            return Role("model", class_build(definition.file, target, call), file=definition.file)
         if isinstance(target, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
             for value in returned(target):
                 found = _role(definition.file, value, hops + 1, seen)
@@ -141,7 +142,7 @@ def _name_role(file: SourceFile, name: ast.Name, hops: int, seen: set) -> Role |
         found = _role(file, binding.value, hops + 1, seen)
         index = _tuple_index(binding.statement, name.id)
         if found is not None and index is not None and found.build.trusted and found.index is None:
-            return Role("model" if index == 0 else "transform", found.build, index)
+            return Role("model" if index == 0 else "transform", found.build, index, found.file)
         if found is not None and index is None:
             return found
     return None

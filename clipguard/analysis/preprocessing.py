@@ -16,8 +16,9 @@ from dataclasses import dataclass
 from clipguard.analysis import configs
 from clipguard.analysis.encoders import Consumer
 from clipguard.analysis.flow import FUNCTIONS, Flow, flow_of
-from clipguard.analysis.identity import builds
+from clipguard.analysis.identity import TRAIN_TRANSFORM_INDEX, builds
 from clipguard.analysis.source import SourceFile
+from clipguard.analysis.origins import Origin, origins
 from clipguard.analysis.steps import Step, module_steps
 from clipguard.analysis.tracing import Feed, feeds
 from clipguard.analysis.vocab.steps import COLLECTORS, MASK_WORDS, RANDOM_AUGMENTATIONS, SWITCH
@@ -32,6 +33,7 @@ class Fed:
     consumer: Consumer
     after: frozenset[str]
     switched: bool  # the step sits in a branch chosen by the model's identity
+    inference: bool = False  # some path ends at features computed for inference
 
 
 def fed_steps(file: SourceFile) -> list[Fed]:
@@ -48,6 +50,58 @@ def _fed_steps(file: SourceFile) -> list[Fed]:
         if fed is not None:
             found.append(fed)
     return found
+
+
+@dataclass(frozen=True)
+class FedOrigin:
+    """Where an image that reaches CLIP-family models begins, and every path it takes there."""
+
+    origin: Origin
+    feeds: tuple[Feed, ...]
+
+
+def fed_origins(file: SourceFile) -> list[FedOrigin]:
+    """The module's image origins (reads, tensor conversions, generators) that reach a model."""
+    found = []
+    for origin in origins(file).values():
+        reached = feeds(file, origin.node)
+        if reached:
+            found.append(FedOrigin(origin, tuple(reached)))
+    return sorted(found, key=lambda f: (f.origin.node.lineno, f.origin.node.col_offset))
+
+
+@dataclass(frozen=True)
+class FedTransform:
+    """open_clip's training transform (`create_model_and_transforms(...)[1]`), bound to `name`,
+    and every model its output reaches."""
+
+    build: ast.Call
+    name: ast.AST  # the target that binds it, or the build call when none does
+    feeds: tuple[Feed, ...]
+
+
+def fed_training_transforms(file: SourceFile) -> list[FedTransform]:
+    """open_clip training transforms built in this module whose output reaches a model."""
+    found = []
+    for build in builds(file).values():
+        call = build.node
+        if not (isinstance(call, ast.Call) and _name(call.func) in TRAIN_TRANSFORM_INDEX):
+            continue
+        reached = feeds(file, call)
+        if reached:
+            found.append(FedTransform(call, _binding(file, call) or call, tuple(reached)))
+    return found
+
+
+def _binding(file: SourceFile, call: ast.Call) -> ast.AST | None:
+    """The target `preprocess_train` in `model, preprocess_train, _ = create_model_and_transforms(...)`."""
+    statement = flow_of(file).statement(call)
+    index = TRAIN_TRANSFORM_INDEX[_name(call.func)]
+    if isinstance(statement, ast.Assign) and statement.value is call:
+        for target in statement.targets:
+            if isinstance(target, (ast.Tuple, ast.List)) and len(target.elts) > index:
+                return target.elts[index]
+    return None
 
 
 def _fed(file: SourceFile, flow: Flow, step: Step, switched: bool) -> Fed | None:
@@ -70,7 +124,7 @@ def _merged(step: Step, reached: list[Feed], switched: bool) -> Fed:
     """One verdict per step: the first model, and what every path does after the step."""
     after = frozenset.intersection(*(f.after for f in reached))
     consumer = next((f.consumer for f in reached if f.consumer.traced), reached[0].consumer)
-    return Fed(step, consumer, after, switched)
+    return Fed(step, consumer, after, switched, any("inference" in f.after for f in reached))
 
 
 def in_switch(file: SourceFile, node: ast.AST) -> bool:

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from clipguard.analysis.flow import FUNCTIONS, flow_of
 from clipguard.analysis.lookup import project_lookup
+from clipguard.analysis.nodes import all_nodes
 from clipguard.analysis.source import SourceFile
 
 DEFINITIONS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
@@ -104,6 +105,9 @@ def callers(file: SourceFile, function: ast.AST) -> list[tuple[SourceFile, ast.C
         return []
     found = [(file, call) for call in flow_of(file).calls.get(name, [])]
     project = file.project
+    owner = next((c for c in file.tree.body if isinstance(c, ast.ClassDef) and function in c.body), None)
+    if owner is not None:
+        return found + _instance_calls(file, owner, name)
     if project is None or function not in file.tree.body:
         return found
     for path in project.importers(file.path):
@@ -116,9 +120,49 @@ def callers(file: SourceFile, function: ast.AST) -> list[tuple[SourceFile, ast.C
     return found
 
 
+def _instance_calls(file: SourceFile, cls: ast.ClassDef, method: str) -> list[tuple[SourceFile, ast.Call]]:
+    """Calls of a method on instances of a top-level class, in its module and its importers:
+    `loss = CLIPLoss(); loss(x)` runs `forward`, `self.loss.encode(x)` runs `encode`."""
+    project = file.project
+    modules = [file] + [o for p in (project.importers(file.path) if project else [])
+                        if (o := project.source(p)) is not None and cls.name in o.text]
+    found = []
+    for module in modules:
+        holders = _instance_holders(module, cls)
+        if not holders:
+            continue
+        for node in all_nodes(module):
+            if not isinstance(node, ast.Call):
+                continue
+            func = node.func
+            if method in ("forward", "__call__") and _holds(module, func, holders):
+                found.append((module, node))
+            elif isinstance(func, ast.Attribute) and func.attr == method and module is not file \
+                    and _holds(module, func.value, holders):
+                found.append((module, node))
+    return found
+
+
+def _instance_holders(module: SourceFile, cls: ast.ClassDef) -> set[int]:
+    """Ids of the constructor calls `cls(...)` in `module`."""
+    return {id(n) for n in all_nodes(module) if isinstance(n, ast.Call)
+            and any(d.node is cls for d in definitions(module, n.func))}
+
+
+def _holds(module: SourceFile, node: ast.AST, holders: set[int]) -> bool:
+    """Whether a name or `self.x` is bound to one of the constructor calls."""
+    flow = flow_of(module)
+    if isinstance(node, ast.Name):
+        return any(b.value is not None and id(b.value) in holders for b in flow.definitions(node))
+    if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == "self":
+        owner = flow.enclosing_class(flow.scope.get(id(node), module.tree))
+        return owner is not None and any(id(v) in holders for v in flow.attrs.get((id(owner), node.attr), []))
+    return False
+
+
 def argument_for(call: ast.Call, function: ast.AST, parameter: ast.arg) -> ast.AST | None:
-    """The expression a call passes for `parameter` of `function`. A method called on an object
-    (`obj.method(x)`) or a class called for its `__init__` binds the first parameter itself."""
+    """The expression a call passes for `parameter` of `function`. A method's first parameter is
+    bound by the object or class it is called on (`obj.method(x)`, `Class(x)`, `instance(x)`)."""
     arguments = function.args
     positional = [a.arg for a in (*arguments.posonlyargs, *arguments.args)]
     for passed in call.keywords:
@@ -127,8 +171,7 @@ def argument_for(call: ast.Call, function: ast.AST, parameter: ast.arg) -> ast.A
     if parameter.arg not in positional:
         return None
     index = positional.index(parameter.arg)
-    bound = isinstance(call.func, ast.Attribute) or getattr(function, "name", "") == "__init__"
-    if positional and positional[0] in ("self", "cls") and bound:
+    if positional and positional[0] in ("self", "cls"):  # bound by the instance or the class
         index -= 1
     if 0 <= index < len(call.args) and not isinstance(call.args[index], ast.Starred):
         return call.args[index]

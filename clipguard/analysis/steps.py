@@ -19,7 +19,8 @@ from clipguard.analysis.nodes import all_nodes
 from clipguard.analysis.statistics import number
 from clipguard.analysis.vocab.statistics import VALUE_KEEPERS, VALUE_WRAPPERS
 from clipguard.analysis.vocab.steps import (
-    CV2_CODES, MODE_WORDS, NORMALIZE_LIBRARIES, PIL_CODES, PIL_CONSTANT, PIL_SOURCES, TORCHVISION,
+    CV2_CODES, MODE_WORDS, NORMALIZE_LIBRARIES, PIL_CODES, PIL_CONSTANT, PIL_SOURCES,
+    RANDOM_AUGMENTATIONS, TORCHVISION,
 )
 
 @dataclass
@@ -27,7 +28,7 @@ class Step:
     """One preprocessing operation; `owner` is set for options of a CLIP build or processor."""
 
     node: ast.AST
-    kind: str  # normalize | resize | crop | imagenet-transforms
+    kind: str  # normalize | resize | crop | augment | imagenet-transforms
     api: str  # torchvision | cv2 | albumentations | pil | interpolate | open_clip | hf | config | arithmetic
     mean: ast.AST | None = None
     std: ast.AST | None = None
@@ -91,6 +92,8 @@ def _torchvision(call: ast.Call, qualified: str, last: str) -> list[Step]:
         return [Step(call, "resize", "torchvision", interpolation=argument(call, offset + 1, "interpolation"),
                      default_interpolation="bilinear", size=argument(call, offset, "size"),
                      antialias=argument(call, offset + 3, "antialias"), data=data)]
+    if last.startswith(RANDOM_AUGMENTATIONS) and not functional:
+        return [Step(call, "augment", "torchvision")]
     if last in ("CenterCrop", "center_crop"):
         return [Step(call, "crop", "torchvision", size=argument(call, offset, "size", "output_size"),
                      data=data)]
@@ -119,6 +122,8 @@ def _open_clip(call: ast.Call, last: str) -> list[Step]:
                        owner=call)
     if last == "image_transform":
         train = argument(call, 1, "is_train")
+        if isinstance(train, ast.Constant) and train.value is True:
+            return [Step(call, "augment", "open_clip")]  # open_clip's training transform
         if not (isinstance(train, ast.Constant) and train.value is False):
             return []
         return _recipe(call, "open_clip", argument(call, 2, "mean"), argument(call, 3, "std"),

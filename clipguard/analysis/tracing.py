@@ -26,7 +26,9 @@ from clipguard.analysis.identity import builds, role
 from clipguard.analysis.nodes import constant
 from clipguard.analysis.resolve import argument_for, callers, definitions, method_of, returned
 from clipguard.analysis.source import SourceFile
+from clipguard.analysis.origins import channel_change, origins
 from clipguard.analysis.steps import steps_by_node
+from clipguard.analysis.vocab.steps import COLLECTORS
 
 BUDGET = 20000  # nodes per walk: bounds the cost on huge generated modules
 MAX_FRAMES = 6
@@ -168,6 +170,15 @@ class _Walk:
     def back(self, file: SourceFile, node: ast.AST, stack: tuple[Frame, ...],
              after: frozenset[str], fields: tuple) -> Iterator[Item]:
         """The nodes whose values flow into `node`, one step back."""
+        if id(node) in origins(file):  # where an image begins: nothing further back is preprocessing
+            if self.marks is not None:
+                self.marks.setdefault((file.path, id(node)), set()).add(Feed(self.consumer, after))
+            return
+        change = channel_change(file, node)
+        if change is not None:
+            after = after ^ {"rgb"} if change == "swap" else after | {"no-channel-order"}
+        if isinstance(node, ast.Call) and _collects_normalize(file, node):
+            after = after | {"normalize"}  # `Compose([..., ToTensor(), Normalize(...)])`
         steps = steps_by_node(file).get(id(node))
         if steps:
             if self.marks is not None and not (self.transforms_only and any(s.applied for s in steps)):
@@ -290,6 +301,10 @@ class _Walk:
             if held.kind == "model":
                 return  # a model's output is not an image
             if held.build.clip and not held.build.vendored:
+                if held.train_transform and held.file is not None and self.marks is not None:
+                    # the training transform applied here: marked on the build that returned it
+                    self.marks.setdefault((held.file.path, id(held.build.node)), set()).add(
+                        Feed(self.consumer, after))
                 for argument in (*node.args, *(k.value for k in node.keywords)):
                     yield file, argument, stack, after | {"resize", "normalize"}, ()
                 return
@@ -333,16 +348,51 @@ class _Walk:
         if entered:
             return
         func = node.func
+        applied = after
         if isinstance(func, ast.Attribute):
             on_self = isinstance(func.value, ast.Name) and func.value.id in ("self", "cls")
             yield file, func if on_self else func.value, stack, after, fields
+            if on_self:
+                applied = after | _recipe(file, func)
         elif isinstance(func, ast.Name):
             yield file, func, stack, after, ()  # a variable holding a pipeline
+            applied = after | _recipe(file, func)  # what it does, its input gets done to it
         # what a library call returns is not laid out like its arguments: no keys to follow
         for argument in node.args:
-            yield file, argument, stack, after, ()
+            yield file, argument, stack, applied, ()
         for passed in node.keywords:
-            yield file, passed.value, stack, after, ()
+            yield file, passed.value, stack, applied, ()
+
+
+def _recipe(file: SourceFile, func: ast.AST) -> frozenset[str]:
+    """What a pipeline held by a name does to what it is applied to: `normalize`, `resize`."""
+    def read(_: SourceFile) -> dict[int, frozenset[str]]:
+        return {}
+
+    known = file.memo("clipguard.recipes", read)
+    if id(func) not in known:
+        kinds: set[str] = set()
+        for other, node in upstream(file, func, 400)[1:]:
+            for step in steps_by_node(other).get(id(node), ()):
+                if not step.applied and step.kind in ("normalize", "resize"):
+                    kinds.add(step.kind)
+        known[id(func)] = frozenset(kinds)
+    return known[id(func)]
+
+
+def _collects_normalize(file: SourceFile, call: ast.Call) -> bool:
+    """A `Compose`/`Sequential` holding a normalization among its transforms."""
+    if _name(call.func) not in COLLECTORS:
+        return False
+    items = [a for a in call.args for a in (a.elts if isinstance(a, (ast.List, ast.Tuple)) else [a])]
+    by_node = steps_by_node(file)
+    return any(any(s.kind == "normalize" for s in by_node.get(id(item), ()))
+               or (isinstance(item, (ast.Name, ast.Attribute)) and "normalize" in _recipe(file, item))
+               for item in items)
+
+
+def _name(func: ast.AST) -> str:
+    return func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else ""
 
 
 def _entries(file: SourceFile, pairs: list, stack, after, fields) -> Iterator[Item]:
