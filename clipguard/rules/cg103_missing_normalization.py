@@ -7,7 +7,7 @@ import ast
 from clipguard.analysis.origins import BGR, RANGE_WORDS
 from clipguard.analysis.preprocessing import fed_origins
 from clipguard.diagnostics import Edit
-from clipguard.rule import Invalid, Rule, Valid
+from clipguard.rule import Invalid, Rule
 
 
 class MissingNormalization(Rule):

@@ -7,7 +7,7 @@ import ast
 
 from clipguard.analysis.flow import flow_of
 from clipguard.analysis.preprocessing import fed_steps, fed_training_transforms
-from clipguard.rule import Invalid, Rule, Valid
+from clipguard.rule import Invalid, Rule
 
 
 class TrainTransformAtInference(Rule):
