@@ -1,4 +1,4 @@
-"""Find the Python files to lint under the paths given on the command line."""
+"""Find the Python files and Jupyter notebooks to lint under the paths given on the command line."""
 
 from __future__ import annotations
 
@@ -47,7 +47,7 @@ def _excluded(path: str, patterns: tuple[str, ...], root: Path | None) -> bool:
 
 def discover(paths: list[str], exclude: tuple[str, ...] = (), root: Path | None = None,
              force_exclude: bool = False, warnings: list[str] | None = None) -> list[SourcePath]:
-    """Python files under `paths`, sorted, each once. Explicitly named files are included even
+    """Python files and notebooks under `paths`, sorted, each once. Explicitly named files are included even
     when excluded, unless `force_exclude` (as pre-commit, which names every file, wants). A
     directory that cannot be listed is skipped with a message added to `warnings`."""
     found: dict[Path, SourcePath] = {}
@@ -89,7 +89,7 @@ def _walk(top: str, exclude: tuple[str, ...], root: Path | None, warnings: list[
             and not _excluded(os.path.join(directory, d), exclude, root)
         )
         for name in sorted(filenames):
-            if not name.endswith((".py", ".pyi")):
+            if not name.endswith((".py", ".pyi", ".ipynb")):
                 continue
             full = os.path.join(directory, name)
             if _excluded(full, exclude, root):

@@ -13,13 +13,14 @@ from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
 from clipguard.analysis.project import Project
-from clipguard.analysis.source import SourceError, decode, parse
+from clipguard.analysis.source import SourceError, parse
 from clipguard.diagnostics import Finding
 from clipguard.lint.cache import Cache
 from clipguard.lint.config import Settings
 from clipguard.lint.discovery import discover
 from clipguard.lint.fixer import applicable, fix_file
 from clipguard.lint.gate import Scan, neighbours, scan_file, select_rules
+from clipguard.lint.notebook import in_cells, is_notebook, source_text
 from clipguard.lint.report import Report
 from clipguard.lint.runner import UNREADABLE, lint_file, lint_text, unreadable
 from clipguard.rule import Rule
@@ -133,7 +134,7 @@ def _lint_paths(paths: list[str], settings: Settings, use_cache: bool, jobs: int
             findings = _fix(scan, findings, selected_rules, project, settings, diff, report,
                             report_unreadable)
             findings = _filter(findings, scan, settings, report_unreadable)
-        report.findings.extend(findings)
+        report.findings.extend(in_cells(path, findings))
     report.findings.sort(key=lambda f: f.sort_key)
     return report
 
@@ -206,7 +207,7 @@ def _lint_task(task: tuple[str, str, tuple[str, ...]]) -> list[Finding]:
     except OSError as exc:
         return [unreadable(display, f"cannot read: {exc.strerror or exc}")]
     try:
-        decoded = decode(data)
+        decoded = source_text(path, data)
         if not codes:
             parse(decoded.text, display)
             return []
@@ -234,8 +235,8 @@ def _fix(scan: Scan, findings: list[Finding], rules: tuple[type[Rule], ...], pro
         return _filter(found, scan, settings, report_unreadable)
 
     try:
-        data = scan.bytes()
-        newline = decode(data).newline
+        data = Path(scan.file.path).read_bytes() if is_notebook(scan.file.path) else scan.bytes()
+        newline = source_text(scan.file.path, data).newline
     except (OSError, SourceError):
         return findings
     outcome = fix_file(scan.file.path, scan.file.display, data, scan.sha, findings, lint, settings, diff)

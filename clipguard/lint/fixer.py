@@ -10,14 +10,14 @@ import stat
 import tempfile
 import warnings
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from dataclasses import dataclass, field
-
 from clipguard.analysis.source import SourceError, decode
-from clipguard.diagnostics import Finding
+from clipguard.diagnostics import Edit, Finding
 from clipguard.lint.config import Settings
 from clipguard.lint.edits import apply_edits, compatible_fixes, well_formed
+from clipguard.lint.notebook import is_notebook, read
 
 MAX_ROUNDS = 10
 Linter = Callable[[str], list[Finding]]
@@ -46,20 +46,21 @@ def still_valid(text: str) -> bool:
         return False
 
 
-def fix_text(text: str, lint: Linter, settings: Settings,
-             findings: list[Finding] | None = None) -> tuple[str, list[Finding], int]:
-    """Apply applicable fixes round after round; return (text, remaining findings, fixes applied)."""
+def fix_text(text: str, lint: Linter, settings: Settings, findings: list[Finding] | None = None,
+             apply: Callable[[str, list[Edit]], str] = apply_edits) -> tuple[str, list[Finding], int]:
+    """Apply applicable fixes round after round; return (text, remaining findings, fixes applied).
+    `apply(text, edits)` applies one round's edits (a notebook's follows its cells)."""
     findings = lint(text) if findings is None else findings
     applied = 0
     for _ in range(MAX_ROUNDS):
         fixes = compatible_fixes(well_formed(text, [f.fix for f in findings if applicable(f, settings)]))
         if not fixes:
             break
-        candidate = apply_edits(text, [edit for fix in fixes for edit in fix.edits])
+        candidate = apply(text, [edit for fix in fixes for edit in fix.edits])
         if not still_valid(candidate) and len(fixes) > 1:
             # One broken fix must not block the others: fall back to the first fix alone.
             fixes = fixes[:1]
-            candidate = apply_edits(text, list(fixes[0].edits))
+            candidate = apply(text, list(fixes[0].edits))
         if candidate == text or not still_valid(candidate):
             break
         text, applied = candidate, applied + len(fixes)
@@ -84,17 +85,24 @@ def fix_file(path: Path, display: str, data: bytes, sha: str, findings: list[Fin
     if hashlib.sha256(data).hexdigest() != sha:  # the findings describe other contents
         return FileFix(findings, warnings=[f"{display}: changed on disk while clipguard ran; not fixed"])
     try:
-        decoded = decode(data)
+        notebook = read(data) if is_notebook(path) else None
+        decoded = notebook.decoded if notebook else decode(data)
         # Lint again from exactly these bytes: the edits' positions must describe them.
-        fixed, remaining, applied = fix_text(decoded.text, lint, settings)
-        new_data = (("\ufeff" if decoded.bom else "") + fixed).encode(decoded.encoding)
-        if decode(new_data).text != fixed:  # e.g. a coding cookie pushed below line 2
-            raise ValueError("the fixed text would not decode back to itself")
+        fixed, remaining, applied = fix_text(decoded.text, lint, settings,
+                                             apply=notebook.apply if notebook else apply_edits)
+        if notebook:
+            new_data = notebook.dump(fixed)  # the cells' JSON edited, every other byte kept
+        else:
+            new_data = (("\ufeff" if decoded.bom else "") + fixed).encode(decoded.encoding)
+            if decode(new_data).text != fixed:  # e.g. a coding cookie pushed below line 2
+                raise ValueError("the fixed text would not decode back to itself")
     except (ValueError, SourceError, RecursionError) as exc:  # UnicodeEncodeError is a ValueError
         message = exc.message if isinstance(exc, SourceError) else exc
         return FileFix(findings, warnings=[f"{display}: fixes not applied: {message}"])
     if not applied:
         return FileFix(findings)
+    if diff and notebook:
+        return FileFix(findings, applied, diff=notebook.diff(fixed, display))
     if diff:
         lines = difflib.unified_diff(decoded.text.splitlines(keepends=True),
                                      fixed.splitlines(keepends=True), fromfile=display, tofile=display)

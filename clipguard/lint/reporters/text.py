@@ -1,19 +1,21 @@
-"""`path:line:col: CG101 [*] message` lines and a ruff-style summary."""
+"""`path:line:col: CG101 [*] message` lines (`path:cell N:line:col: ...` in a notebook, as ruff
+writes them) and a ruff-style summary."""
 
 from __future__ import annotations
 
 from collections import Counter
 
 from clipguard.lint.config import Settings
-from clipguard.lint.report import Report
 from clipguard.lint.fixer import applicable
+from clipguard.lint.report import Report
 
 
 def render(report: Report, settings: Settings) -> str:
     lines = []
     for f in report.findings:
         mark = " [*]" if applicable(f, settings) else ""
-        lines.append(f"{f.path}:{f.line}:{f.column}: {f.rule}{mark} {f.message}")
+        where = f"cell {f.cell}:{f.line}" if f.cell is not None else f"{f.line}"
+        lines.append(f"{f.path}:{where}:{f.column}: {f.rule}{mark} {f.message}")
     lines.append(summary(report, settings))
     return "\n".join(lines) + "\n"
 
