@@ -1,5 +1,5 @@
-"""The real `pre-commit try-repo` against this repository: the hook fails a file with a finding,
-passes a clean one, and installs no torch."""
+"""The real `pre-commit try-repo` against this repository: the hook fails a file and a notebook
+with a finding, passes a clean file, and installs no torch."""
 
 import os
 import shutil
@@ -26,6 +26,7 @@ def test_pre_commit_hook(tmp_path):
     _git("init", "-q", cwd=user)
     (user / "bad.py").write_text(BUGGY)
     (user / "good.py").write_text(CLEAN)
+    shutil.copy(REPO / "fixtures" / "notebooks" / "zero_shot.ipynb", user / "demo.ipynb")
     _git("add", ".", cwd=user)
     env = {**os.environ, "PRE_COMMIT_HOME": str(tmp_path / "pre-commit-home"),
            "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t", "GIT_COMMITTER_NAME": "t",
@@ -38,6 +39,9 @@ def test_pre_commit_hook(tmp_path):
     failing = hook("bad.py")
     assert failing.returncode == 1, failing.stdout + failing.stderr
     assert "bad.py:9:" in failing.stdout and "CG101" in failing.stdout
+    notebook = hook("demo.ipynb")  # pre-commit passes notebooks as `jupyter` files
+    assert notebook.returncode == 1, notebook.stdout + notebook.stderr
+    assert "demo.ipynb:cell 4:2:5: CG201" in notebook.stdout and "demo.ipynb:cell 8:1:10: CG301" in notebook.stdout
     passing = hook("good.py")
     assert passing.returncode == 0, passing.stdout + passing.stderr
 
