@@ -23,6 +23,14 @@ def test_demo_output_is_what_clipguard_prints(run, tmp_path):
     assert result.returncode == 1
 
 
+def test_notebook_output_is_what_clipguard_prints(run):
+    console = _block_after("<!-- notebook -->", "console").splitlines()
+    assert console[0] == "$ clipguard lint fixtures/notebooks/zero_shot.ipynb"
+    result = run("lint", "--no-cache", "fixtures/notebooks/zero_shot.ipynb", cwd=REPO)
+    assert result.stdout.splitlines() == console[1:]
+    assert result.returncode == 1
+
+
 def test_ci_runs_the_readme_test_command():
     script = (REPO / ".ci" / "run").read_text()
     assert "<!-- test-command -->" in script
