@@ -10,8 +10,10 @@ import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from clipguard.diagnostics import Edit
+from clipguard.diagnostics import Edit, Finding
 from clipguard.lint.config import Settings
 from clipguard.lint.engine import lint_paths
 from clipguard.lint.notebook import read
@@ -509,8 +511,6 @@ def test_cell_map_matches_ruff_on_every_kind_of_cell(tmp_path):
     joined = json.loads(_ruff(path, "sarif"))["runs"][0]["results"]
     nb = read(path.read_bytes())
     lines = nb.text.splitlines()
-    from clipguard.diagnostics import Finding
-
     for cell, result in zip(by_cell, joined):
         region = result["locations"][0]["physicalLocation"]["region"]
         name = result["message"]["text"].split("`")[1]
@@ -543,3 +543,134 @@ def test_cell_map_matches_ruff_on_every_kind_of_cell(tmp_path):
     reported = {r["message"]["text"].split("`")[1] for r in joined}
     imported = {line.split()[1] for line in lines if line.lstrip().startswith("import ")}
     assert imported - {"a9"} == reported  # a9 is silenced by its noqa; nothing else differs
+
+
+def test_gate_processes_and_sarif_treat_notebooks_like_files(run, tmp_path, monkeypatch):
+    tree = tmp_path / "tree"
+    shutil.copytree(NOTEBOOKS, tree)
+    for n in range(3):
+        shutil.copy(tree / "zero_shot.ipynb", tree / f"copy_{n}.ipynb")
+    monkeypatch.chdir(tree)
+    settings = Settings(select=("ALL",), ignore=("CG000",), root=str(tree))
+
+    def keys(report):
+        return [(f.path, f.cell, f.line, f.column, f.rule, f.fix) for f in report.findings]
+
+    gated = lint_paths(["."], settings, use_cache=False, jobs=1)
+    assert len(gated.findings) == 12
+    assert keys(gated) == keys(
+        lint_paths(["."], settings, use_cache=False, jobs=1, exhaustive=True)
+    )
+    assert keys(gated) == keys(lint_paths(["."], settings, use_cache=False, jobs=2))
+    assert keys(gated) == keys(lint_paths(["."], settings, use_cache=True, jobs=2))
+    assert keys(gated) == keys(lint_paths(["."], settings, use_cache=True, jobs=1))
+    import jsonschema
+
+    schema = json.loads((Path(__file__).parent / "data" / "sarif-schema-2.1.0.json").read_text())
+    sarif = json.loads(run("lint", "--no-cache", "--output-format", "sarif", ".", cwd=tree).stdout)
+    jsonschema.validate(sarif, schema)
+
+
+LINES = [
+    "import clip",
+    "x = 1",
+    "%matplotlib inline",
+    "!ls -la",
+    "files = !ls",
+    "model?",
+    "s = '''",
+    "'''",
+    "x = (",
+    ")",
+    "%pip install \\",
+    "   foo",
+    "é = 'ü'",
+    "",
+    "# comment ! %",
+    "if True:",
+    "    !echo hi",
+    "%%time",
+    "%%bash",
+    "t = 'it''s'",
+    'u = "\\"!"',
+    "\t%cd ..",
+    "cd /tmp",
+]
+
+
+@given(
+    cells=st.lists(
+        st.tuples(
+            st.lists(st.sampled_from(LINES), max_size=6),
+            st.booleans(),
+            st.booleans(),
+            st.sampled_from(["code", "code", "markdown"]),
+        ),
+        min_size=1,
+        max_size=5,
+    ),
+    indent=st.sampled_from([None, 1, 2]),
+    ascii_only=st.booleans(),
+    pick=st.integers(0, 10**6),
+)
+@settings(max_examples=150, deadline=None)
+def test_reading_and_writing_a_notebook_keeps_every_other_byte(cells, indent, ascii_only, pick):
+    content = {"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
+    for lines, trailing, as_list, kind in cells:
+        source = "\n".join(lines) + ("\n" if trailing and lines else "")
+        cell = {"cell_type": kind, "metadata": {}, "source": source}
+        if as_list:
+            cell["source"] = source.splitlines(keepends=True)
+        content["cells"].append(cell)
+    data = json.dumps(content, indent=indent, ensure_ascii=ascii_only).encode()
+    nb = read(data)
+    assert nb.dump(nb.text) == data
+    for cell in nb.cells:  # masking keeps every character's position
+        masked = nb.text[cell.offset : cell.offset + len(cell.source)]
+        assert len(masked) == len(cell.source)
+        assert [i for i, c in enumerate(masked) if c == "\n"] == [
+            i for i, c in enumerate(cell.source) if c == "\n"
+        ]
+        assert nb.text[cell.offset + len(cell.source)] == "\n"
+    lines = nb.text.split("\n")[:-1]
+    masked_lines = {
+        n
+        for start, end, _ in nb.masks
+        for n in range(nb.text.count("\n", 0, start) + 1, nb.text.count("\n", 0, end) + 2)
+    }
+    free = [n for n in range(1, len(lines) + 1) if n not in masked_lines]
+    if not free:
+        return
+    line = free[pick % len(free)]
+    edited = nb.apply(
+        nb.text, [Edit(line, len(lines[line - 1]) + 1, line, len(lines[line - 1]) + 1, "  # x")]
+    )
+    plain = nb.text
+    for start, end, original in reversed(nb.masks):
+        plain = plain[:start] + original + plain[end:]
+
+    def cell_of(n):
+        return nb.locate(Finding("nb", n, 1, n, 1, "X", "x", "")).cell
+
+    continued = line - 1 in masked_lines and plain.split("\n")[line - 2].endswith("\\")
+    if continued and cell_of(line - 1) == cell_of(line):
+        with pytest.raises(ValueError):  # the edit would join a magic's continued line: refused
+            nb.dump(edited)
+        return
+    new = json.loads(nb.dump(edited))
+    cell, row = cell_of(line), None
+    for number, (old, fresh) in enumerate(zip(content["cells"], new["cells"]), 1):
+        old_source = "".join(old["source"]) if isinstance(old["source"], list) else old["source"]
+        new_source = (
+            "".join(fresh["source"]) if isinstance(fresh["source"], list) else fresh["source"]
+        )
+        assert type(fresh["source"]) is type(old["source"])
+        if number != cell:
+            assert fresh == old
+        else:
+            row = nb.locate(Finding("nb", line, 1, line, 1, "X", "x", "")).line
+            old_rows, new_rows = old_source.split("\n"), new_source.split("\n")
+            assert new_rows[row - 1] == old_rows[row - 1] + "  # x"
+            assert new_rows[: row - 1] + new_rows[row:] == old_rows[: row - 1] + old_rows[row:]
+    assert row is not None
+    assert read(nb.dump(edited)).text == edited

@@ -8,7 +8,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from conftest import BUGGY, CLEAN, REPO
 
 PRE_COMMIT = shutil.which("pre-commit", path=os.path.dirname(sys.executable)) or shutil.which("pre-commit")
@@ -34,7 +33,7 @@ def test_pre_commit_hook(tmp_path):
 
     def hook(*files):
         return subprocess.run([PRE_COMMIT, "try-repo", str(REPO), "clipguard", "--files", *files],
-                              cwd=user, env=env, capture_output=True, text=True, timeout=900)
+                              check=False, cwd=user, env=env, capture_output=True, text=True, timeout=900)
 
     failing = hook("bad.py")
     assert failing.returncode == 1, failing.stdout + failing.stderr
@@ -46,10 +45,11 @@ def test_pre_commit_hook(tmp_path):
     assert passing.returncode == 0, passing.stdout + passing.stderr
 
     # try-repo builds its environment in a throw-away store; an installed hook keeps it to inspect.
-    head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=REPO, capture_output=True, text=True).stdout.strip()
+    head = subprocess.run(["git", "rev-parse", "HEAD"], check=True, cwd=REPO, capture_output=True,
+                          text=True).stdout.strip()
     (user / ".pre-commit-config.yaml").write_text(
         f"repos:\n  - repo: {REPO}\n    rev: {head}\n    hooks:\n      - id: clipguard\n")
-    installed_run = subprocess.run([PRE_COMMIT, "run", "--files", "good.py"], cwd=user, env=env,
+    installed_run = subprocess.run([PRE_COMMIT, "run", "--files", "good.py"], check=False, cwd=user, env=env,
                                    capture_output=True, text=True, timeout=900)
     assert installed_run.returncode == 0, installed_run.stdout + installed_run.stderr
     site_packages = list(Path(env["PRE_COMMIT_HOME"]).rglob("site-packages"))

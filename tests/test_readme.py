@@ -37,8 +37,8 @@ def test_ci_runs_the_readme_test_command():
     command = _block_after("<!-- test-command -->", "bash").strip()
     assert "pytest" in command and "-c constraints.txt" in command and ".[test]" in command
     extracted = subprocess.run(
-        ["awk", '/<!-- test-command -->/{found=1; next} found && /^```/{if (inblock) exit; inblock=1; next} '
-                'found && inblock {print}', str(REPO / "README.md")], capture_output=True, text=True).stdout
+        ["awk", ('/<!-- test-command -->/{found=1; next} found && /^```/{if (inblock) exit; inblock=1; next} '
+                'found && inblock {print}'), str(REPO / "README.md")], check=True, capture_output=True, text=True).stdout
     assert extracted.strip() == command
     assert len(re.findall(r"<!-- (?:main|test)-command -->", README)) == 2
     assert Path(REPO / "constraints.txt").read_text().count("torch==2.14.1") == 1
