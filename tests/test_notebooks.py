@@ -603,7 +603,7 @@ LINES = [
         st.tuples(
             st.lists(st.sampled_from(LINES), max_size=6),
             st.booleans(),
-            st.booleans(),
+            st.sampled_from(["string", "lines", "one string in a list"]),
             st.sampled_from(["code", "code", "markdown"]),
         ),
         min_size=1,
@@ -619,8 +619,10 @@ def test_reading_and_writing_a_notebook_keeps_every_other_byte(cells, indent, as
     for lines, trailing, as_list, kind in cells:
         source = "\n".join(lines) + ("\n" if trailing and lines else "")
         cell = {"cell_type": kind, "metadata": {}, "source": source}
-        if as_list:
+        if as_list == "lines":
             cell["source"] = source.splitlines(keepends=True)
+        elif as_list != "string":
+            cell["source"] = [source]
         content["cells"].append(cell)
     data = json.dumps(content, indent=indent, ensure_ascii=ascii_only).encode()
     nb = read(data)

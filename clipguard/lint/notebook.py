@@ -3,8 +3,10 @@
 The Python code cells are joined in order into one text that the analysis reads like any module,
 so data flow crosses cells; each cell is followed by one line break, as ruff joins them. IPython
 syntax is masked so the text parses: an escape (`%magic`, `%%time`, `!shell`, `?help`, `help?`,
-`/call`, `x = !cmd`) becomes `0` padded with spaces to its length. Cells of another kind or in
-another language (`%%bash`, a VS Code language id) are left out, as ruff leaves them out.
+`/call`, `x = !cmd`) keeps its length, padded with spaces, as a comment at the top level (so the
+imports after `%matplotlib` are still the module's top imports) and as the expression `0` in a
+block or an assignment. Cells of another kind or in another language (`%%bash`, a VS Code
+language id) are left out, as ruff leaves them out.
 Positions in the text map back to (cell, line, column); fixed text is written back into the
 cells' JSON with every byte outside the edited lines kept.
 """
@@ -32,87 +34,19 @@ TRANSPARENT_CELL_MAGICS = frozenset(
 )
 # Line magics IPython runs without their `%` (automagic): a cell opening with one is a shell
 # session, not Python (unless an assignment follows: `time = 5`).
-AUTOMAGICS = frozenset(
-    [
-        "alias",
-        "alias_magic",
-        "autoawait",
-        "autocall",
-        "automagic",
-        "bookmark",
-        "cd",
-        "code_wrap",
-        "colors",
-        "conda",
-        "config",
-        "debug",
-        "dhist",
-        "dirs",
-        "doctest_mode",
-        "edit",
-        "env",
-        "gui",
-        "history",
-        "killbgscripts",
-        "load",
-        "load_ext",
-        "loadpy",
-        "logoff",
-        "logon",
-        "logstart",
-        "logstate",
-        "logstop",
-        "lsmagic",
-        "macro",
-        "magic",
-        "mamba",
-        "matplotlib",
-        "micromamba",
-        "notebook",
-        "page",
-        "pastebin",
-        "pdb",
-        "pdef",
-        "pdoc",
-        "pfile",
-        "pinfo",
-        "pinfo2",
-        "pip",
-        "popd",
-        "pprint",
-        "precision",
-        "prun",
-        "psearch",
-        "psource",
-        "pushd",
-        "pwd",
-        "pycat",
-        "pylab",
-        "quickref",
-        "recall",
-        "rehashx",
-        "reload_ext",
-        "rerun",
-        "reset",
-        "reset_selective",
-        "run",
-        "save",
-        "sc",
-        "set_env",
-        "sx",
-        "system",
-        "tb",
-        "time",
-        "timeit",
-        "unalias",
-        "unload_ext",
-        "who",
-        "who_ls",
-        "whos",
-        "xdel",
-        "xmode",
-    ]
-)
+# fmt: off
+AUTOMAGICS = frozenset({
+    "alias", "alias_magic", "autoawait", "autocall", "automagic", "bookmark", "cd", "code_wrap",
+    "colors", "conda", "config", "debug", "dhist", "dirs", "doctest_mode", "edit", "env", "gui",
+    "history", "killbgscripts", "load", "load_ext", "loadpy", "logoff", "logon", "logstart",
+    "logstate", "logstop", "lsmagic", "macro", "magic", "mamba", "matplotlib", "micromamba",
+    "notebook", "page", "pastebin", "pdb", "pdef", "pdoc", "pfile", "pinfo", "pinfo2", "pip",
+    "popd", "pprint", "precision", "prun", "psearch", "psource", "pushd", "pwd", "pycat", "pylab",
+    "quickref", "recall", "rehashx", "reload_ext", "rerun", "reset", "reset_selective", "run",
+    "save", "sc", "set_env", "sx", "system", "tb", "time", "timeit", "unalias", "unload_ext",
+    "who", "who_ls", "whos", "xdel", "xmode",
+})
+# fmt: on
 _ASSIGNMENTS = frozenset(["=", "+=", "-=", "*=", "/=", "//=", "%=", "**=", "&=", "|=", "^="])
 
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
@@ -437,7 +371,8 @@ def _mask(source: str) -> tuple[str, list[tuple[int, int]]]:
     out, cursor = [], 0
     for start, end in spans:
         out.append(source[cursor:start])
-        out.append("0" + re.sub(r"[^\r\n]", " ", source[start + 1 : end]))
+        at_top = start == 0 or source[start - 1] in "\r\n"
+        out.append(("#" if at_top else "0") + re.sub(r"[^\r\n]", " ", source[start + 1 : end]))
         cursor = end
     out.append(source[cursor:])
     return "".join(out), spans
@@ -541,13 +476,14 @@ def _source_json(raw: str, start: int, end: int, old: str, new: str) -> str:
         if len(pieces) != len(old_lines):
             pieces = [encode(t)[1:-1] for t in old_lines]
         return '"' + "".join(_merge(pieces, old_lines, new_lines, lambda t: encode(t)[1:-1])) + '"'
-    elements, between = _array_items(value)
-    if [json.loads(e) for e in elements] != old_lines:  # not one string per line: encode anew
-        elements = [encode(t) for t in old_lines]
     if not new_lines:
         return "[]"
+    elements, between = _array_items(value)
     opening, closing = _array_margins(raw, start, value)
     separator = between[0] if between else "," + opening
+    if [json.loads(e) for e in elements] != old_lines:  # not one string per line: encode anew
+        elements = [encode(t) for t in old_lines]
+        between = [separator] * (len(elements) - 1)
     # An unchanged line keeps the text after it; the last line is followed by the closing margin.
     items = _merge(
         list(zip(elements, [*between, None])), old_lines, new_lines, lambda t: (encode(t), None)
