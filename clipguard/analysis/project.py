@@ -44,7 +44,8 @@ class Project:
     """The set of linted files, their module names and their import edges."""
 
     def __init__(self, files: list[Path], imports: dict[Path, list[str]] | None = None) -> None:
-        self.files = [Path(os.path.abspath(f)) for f in files if not is_notebook(f)]  # not importable
+        # a notebook is never imported: it is not a module of the project
+        self.files = [Path(os.path.abspath(f)) for f in files if not is_notebook(f)]
         self._by_string = {str(path): path for path in self.files}
         self._by_suffix: dict[str, list[Path]] = {}
         for file in self.files:

@@ -47,9 +47,9 @@ def _excluded(path: str, patterns: tuple[str, ...], root: Path | None) -> bool:
 
 def discover(paths: list[str], exclude: tuple[str, ...] = (), root: Path | None = None,
              force_exclude: bool = False, warnings: list[str] | None = None) -> list[SourcePath]:
-    """Python files and notebooks under `paths`, sorted, each once. Explicitly named files are included even
-    when excluded, unless `force_exclude` (as pre-commit, which names every file, wants). A
-    directory that cannot be listed is skipped with a message added to `warnings`."""
+    """Python files and notebooks under `paths`, sorted, each once. Explicitly named files are
+    included even when excluded, unless `force_exclude` (as pre-commit, which names every file,
+    wants). A directory that cannot be listed is skipped with a message added to `warnings`."""
     found: dict[Path, SourcePath] = {}
     for given in paths:
         if not os.path.lexists(given):

@@ -47,7 +47,8 @@ def still_valid(text: str) -> bool:
 
 
 def fix_text(text: str, lint: Linter, settings: Settings, findings: list[Finding] | None = None,
-             apply: Callable[[str, list[Edit]], str] = apply_edits) -> tuple[str, list[Finding], int]:
+             apply: Callable[[str, list[Edit]], str] = apply_edits,
+             ) -> tuple[str, list[Finding], int]:
     """Apply applicable fixes round after round; return (text, remaining findings, fixes applied).
     `apply(text, edits)` applies one round's edits (a notebook's follows its cells)."""
     findings = lint(text) if findings is None else findings

@@ -86,7 +86,7 @@ def python_bytes(data: bytes) -> bytes:
 
 
 def in_cells(path: str | Path, findings: list[Finding]) -> list[Finding]:
-    """Findings of the notebook at `path` with positions inside their cells, as ruff reports them."""
+    """Findings of the notebook at `path` with positions inside their cells, as ruff gives them."""
     if not findings or not is_notebook(path):
         return findings
     try:
@@ -497,7 +497,7 @@ def _source_json(raw: str, start: int, end: int, old: str, new: str) -> str:
 
 
 def _merge(pieces: list, old: list[str], new: list[str], encode) -> list:
-    """The pieces of `new`: the old pieces of its unchanged first and last lines, new ones between."""
+    """The pieces of `new`: the old ones of its unchanged first and last lines, new ones between."""
     head = 0
     while head < min(len(old), len(new)) and old[head] == new[head]:
         head += 1

@@ -52,7 +52,7 @@ def _artifact(path: str) -> dict:
 
 
 def _source(path: str, sources: dict) -> tuple[list[str], Notebook | None]:
-    """The lines of the file at `path` (a notebook's joined code cells), and the notebook if it is one."""
+    """The lines of the file at `path` (a notebook's joined code cells), and the notebook if any."""
     if path not in sources:
         try:
             data = Path(path).read_bytes()
