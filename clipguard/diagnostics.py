@@ -10,25 +10,31 @@ Applicability = Literal["safe", "unsafe"]
 
 @dataclass(frozen=True, order=True)
 class Edit:
-    """Replace the text between two 1-based (line, column) positions; columns count characters."""
+    """Replace the text between two 1-based (line, column) positions; columns count characters.
+    In a notebook's report, positions are inside the code cell `cell` (1-based, as ruff counts)."""
 
     line: int
     column: int
     end_line: int
     end_column: int
     content: str
+    cell: int | None = None
 
     def to_json(self) -> dict:
-        return {
+        data = {
             "content": self.content,
             "location": {"row": self.line, "column": self.column},
             "end_location": {"row": self.end_line, "column": self.end_column},
         }
+        if self.cell is not None:
+            data["cell"] = self.cell
+        return data
 
     @classmethod
     def from_json(cls, data: dict) -> Edit:
         start, end = data["location"], data["end_location"]
-        return cls(start["row"], start["column"], end["row"], end["column"], data["content"])
+        return cls(start["row"], start["column"], end["row"], end["column"], data["content"],
+                   data.get("cell"))
 
 
 @dataclass(frozen=True)
@@ -54,7 +60,9 @@ class Fix:
 
 @dataclass(frozen=True)
 class Finding:
-    """One diagnostic. Positions are 1-based; columns count characters, end is exclusive."""
+    """One diagnostic. Positions are 1-based; columns count characters, end is exclusive. In a
+    notebook's report, `cell` is the cell (1-based among all cells, as ruff and editors count)
+    and the positions are inside it."""
 
     path: str
     line: int
@@ -66,13 +74,14 @@ class Finding:
     message: str
     severity: str = "error"
     fix: Fix | None = field(default=None, compare=False)
+    cell: int | None = None
 
     @property
     def sort_key(self) -> tuple:
-        return (self.path, self.line, self.column, self.rule, self.message)
+        return (self.path, self.cell or 0, self.line, self.column, self.rule, self.message)
 
     def to_json(self) -> dict:
-        return {
+        data = {
             "path": self.path,
             "line": self.line,
             "column": self.column,
@@ -84,11 +93,14 @@ class Finding:
             "severity": self.severity,
             "fix": self.fix.to_json() if self.fix else None,
         }
+        if self.cell is not None:
+            data = {"path": self.path, "cell": self.cell, **data}
+        return data
 
     @classmethod
     def from_json(cls, data: dict) -> Finding:
         return cls(
             data["path"], data["line"], data["column"], data["end_line"], data["end_column"],
             data["rule"], data["name"], data["message"], data["severity"],
-            Fix.from_json(data["fix"]),
+            Fix.from_json(data["fix"]), data.get("cell"),
         )

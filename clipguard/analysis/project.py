@@ -9,7 +9,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from clipguard.analysis.source import SourceError, SourceFile, decode, parse
+from clipguard.analysis.source import SourceError, SourceFile, parse
+from clipguard.lint.notebook import is_notebook, source_text
 
 
 def split_module(module: str) -> tuple[int, str]:
@@ -43,7 +44,8 @@ class Project:
     """The set of linted files, their module names and their import edges."""
 
     def __init__(self, files: list[Path], imports: dict[Path, list[str]] | None = None) -> None:
-        self.files = [Path(os.path.abspath(f)) for f in files]
+        # a notebook is never imported: it is not a module of the project
+        self.files = [Path(os.path.abspath(f)) for f in files if not is_notebook(f)]
         self._by_string = {str(path): path for path in self.files}
         self._by_suffix: dict[str, list[Path]] = {}
         for file in self.files:
@@ -138,7 +140,7 @@ class Project:
         if path not in self._sources:
             self._sources[path] = None
             try:
-                decoded = decode(path.read_bytes())
+                decoded = source_text(path, path.read_bytes())
                 tree = parse(decoded.text, str(path))
             except (OSError, SourceError):
                 return None

@@ -1,4 +1,4 @@
-"""Find the Python files to lint under the paths given on the command line."""
+"""Find the Python files and Jupyter notebooks to lint under the paths given on the command line."""
 
 from __future__ import annotations
 
@@ -75,7 +75,7 @@ def discover(
     warnings: list[str] | None = None,
     respect_gitignore: bool = False,
 ) -> list[SourcePath]:
-    """Python files under `paths`, sorted, each once. Explicitly named files are included even
+    """Python files and notebooks under `paths`, sorted, each once. Explicitly named files are included even
     when excluded (or git-ignored, with `respect_gitignore`), unless `force_exclude` (as
     pre-commit, which names every file, wants). A directory that cannot be listed is skipped
     with a message added to `warnings`."""
@@ -168,7 +168,7 @@ def _walk(
             and not (ignore is not None and ignore.ignored(os.path.join(here, d), True, below))
         )
         for name in sorted(filenames):
-            if not name.endswith((".py", ".pyi")):
+            if not name.endswith((".py", ".pyi", ".ipynb")):
                 continue
             full = os.path.join(directory, name)
             if (

@@ -49,15 +49,22 @@ def apply_edits(text: str, edits: Iterable[Edit]) -> str:
     """Apply non-overlapping edits; identical edits (an import two fixes add) apply once. Line
     breaks in inserted text follow the file's own (first) line break, so CRLF files stay CRLF.
     Raises ValueError for an edit outside the text or overlapping another."""
-    match = _LINE_BREAK.search(text)
-    newline = match.group() if match else "\n"
     out, cursor = [], 0
-    for start, end, content in _Positions(text).spans(edits):
+    for start, end, content in edit_spans(text, edits):
         out.append(text[cursor:start])
-        out.append(_newlines(content, newline))
+        out.append(content)
         cursor = end
     out.append(text[cursor:])
     return "".join(out)
+
+
+def edit_spans(text: str, edits: Iterable[Edit]) -> list[tuple[int, int, str]]:
+    """Sorted (start, end, inserted text) character spans of distinct edits, as `apply_edits`
+    applies them (inserted line breaks already the text's own). ValueError as `apply_edits`."""
+    match = _LINE_BREAK.search(text)
+    newline = match.group() if match else "\n"
+    return [(start, end, _newlines(content, newline))
+            for start, end, content in _Positions(text).spans(edits)]
 
 
 def well_formed(text: str, fixes: Iterable[Fix]) -> list[Fix]:

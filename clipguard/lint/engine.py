@@ -21,6 +21,8 @@ from clipguard.lint.config import Settings
 from clipguard.lint.discovery import SourcePath, discover, project_context
 from clipguard.lint.fixer import applicable, fix_file
 from clipguard.lint.gate import DEPTH, Scan, scan_bytes, scan_file, select_rules
+from clipguard.lint.notebook import in_cells, is_notebook, source_text
+from clipguard.lint.notebook import read as read_notebook
 from clipguard.lint.report import Report
 from clipguard.lint.runner import UNREADABLE, lint_file, lint_text, unreadable
 from clipguard.rule import Rule
@@ -136,7 +138,7 @@ def _lint_paths(paths: list[str], settings: Settings, use_cache: bool, jobs: int
             findings = _fix(scan, findings, selected_rules, project, settings, diff, report,
                             report_unreadable)
             findings = _filter(findings, scan, settings, report_unreadable)
-        report.findings.extend(findings)
+        report.findings.extend(in_cells(path, findings))
     report.findings.sort(key=lambda f: f.sort_key)
     return report
 
@@ -210,7 +212,7 @@ def _lint_task(task: tuple[str, str, tuple[str, ...]]) -> list[Finding]:
     except OSError as exc:
         return [unreadable(display, f"cannot read: {exc.strerror or exc}")]
     try:
-        decoded = decode(data)
+        decoded = source_text(path, data)
     except SourceError as err:
         return [unreadable(display, err.message, err.line, err.column)]
     return _lint_decoded(path, display, decoded, codes, _WORKER["rules"], _WORKER["project"])
@@ -241,13 +243,17 @@ def lint_source(source: str | bytes, path: str, settings: Settings, display: str
     absolute = Path(os.path.abspath(path))
     rules = tuple(r for r in settings.enabled_rules() if r.code != UNREADABLE[0])
     report_unreadable = UNREADABLE[0] in settings.enabled_codes()
+    data = source if isinstance(source, bytes) else source.encode("utf-8", "surrogatepass")
+    notebook = is_notebook(path)
     try:
-        decoded = decode(source) if isinstance(source, bytes) else _as_decoded(source)
+        if notebook:
+            decoded = source_text(path, data)
+        else:
+            decoded = decode(source) if isinstance(source, bytes) else _as_decoded(source)
     except SourceError as err:
         return [unreadable(shown, err.message, err.line, err.column)] if report_unreadable else []
-    data = source if isinstance(source, bytes) else source.encode("utf-8", "surrogatepass")
     named = SourcePath(shown, absolute, True)
-    scan = scan_bytes(named, data)
+    scan = scan_bytes(named, decoded.text.encode("utf-8", "surrogatepass") if notebook else data)
     root = Path(settings.root or os.getcwd())
     context = project_context([named], settings.exclude, root, [], settings.respect_gitignore)
     by_path = {s.file.path: s for t in context if (s := scan_file(t, None)).error is None}
@@ -255,7 +261,10 @@ def lint_source(source: str | bytes, path: str, settings: Settings, display: str
     project = Project(list(by_path))
     codes = select_for_noqa(select_rules(by_path, project, rules), [scan], rules)
     findings = _lint_decoded(str(absolute), shown, decoded, codes.get(absolute, ()), rules, project)
-    return sorted(_filter(findings, scan, settings, report_unreadable), key=lambda f: f.sort_key)
+    findings = _filter(findings, scan, settings, report_unreadable)
+    if notebook and findings:
+        findings = [read_notebook(data).locate(f) for f in findings]
+    return sorted(findings, key=lambda f: f.sort_key)
 
 
 def _as_decoded(text: str) -> Decoded:
@@ -274,8 +283,8 @@ def _fix(scan: Scan, findings: list[Finding], rules: tuple[type[Rule], ...], pro
         return _filter(found, scan, settings, report_unreadable)
 
     try:
-        data = scan.bytes()
-        newline = decode(data).newline
+        data = Path(scan.file.path).read_bytes() if is_notebook(scan.file.path) else scan.bytes()
+        newline = source_text(scan.file.path, data).newline
     except (OSError, SourceError):
         return findings
     outcome = fix_file(scan.file.path, scan.file.display, data, scan.sha, findings, lint, settings, diff)

@@ -15,9 +15,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from clipguard.analysis.source import Decoded, SourceError, decode
-from clipguard.diagnostics import Finding
+from clipguard.diagnostics import Edit, Finding
 from clipguard.lint.config import Settings
 from clipguard.lint.edits import apply_edits, compatible_fixes, well_formed
+from clipguard.lint.notebook import is_notebook, read
 
 MAX_ROUNDS = 10
 Linter = Callable[[str], list[Finding]]
@@ -47,9 +48,11 @@ def still_valid(text: str) -> bool:
 
 
 def fix_text(text: str, lint: Linter, settings: Settings, findings: list[Finding] | None = None,
-             tally: Counter[str] | None = None) -> tuple[str, list[Finding], int]:
+             tally: Counter[str] | None = None,
+             apply: Callable[[str, list[Edit]], str] = apply_edits) -> tuple[str, list[Finding], int]:
     """Apply applicable fixes round after round; return (text, remaining findings, fixes applied).
-    `tally`, when given, counts the fixes applied per rule code."""
+    `tally`, when given, counts the fixes applied per rule code; `apply(text, edits)` applies one
+    round's edits (a notebook's follow its cells)."""
     findings = lint(text) if findings is None else findings
     applied = 0
     for _ in range(MAX_ROUNDS):
@@ -57,11 +60,11 @@ def fix_text(text: str, lint: Linter, settings: Settings, findings: list[Finding
         fixes = compatible_fixes(well_formed(text, [f.fix for f in findings if applicable(f, settings)]))
         if not fixes:
             break
-        candidate = apply_edits(text, [edit for fix in fixes for edit in fix.edits])
+        candidate = apply(text, [edit for fix in fixes for edit in fix.edits])
         if not still_valid(candidate) and len(fixes) > 1:
             # One broken fix must not block the others: fall back to the first fix alone.
             fixes = fixes[:1]
-            candidate = apply_edits(text, list(fixes[0].edits))
+            candidate = apply(text, list(fixes[0].edits))
         if candidate == text or not still_valid(candidate):
             break
         text, applied = candidate, applied + len(fixes)
@@ -90,15 +93,20 @@ def fix_file(path: Path, display: str, data: bytes, sha: str, findings: list[Fin
         return FileFix(findings, warnings=[f"{display}: changed on disk while clipguard ran; not fixed"])
     tally: Counter[str] = Counter()
     try:
-        decoded = decode(data)
+        notebook = read(data) if is_notebook(path) else None
+        decoded = notebook.decoded if notebook else decode(data)
         # Lint again from exactly these bytes: the edits' positions must describe them.
-        fixed, remaining, applied = fix_text(decoded.text, lint, settings, tally=tally)
-        new_data = encode_like(decoded, fixed)
+        fixed, remaining, applied = fix_text(decoded.text, lint, settings, tally=tally,
+                                             apply=notebook.apply if notebook else apply_edits)
+        # a notebook: the cells' JSON edited, every other byte kept
+        new_data = notebook.dump(fixed) if notebook else encode_like(decoded, fixed)
     except (ValueError, SourceError, RecursionError) as exc:  # UnicodeEncodeError is a ValueError
         message = exc.message if isinstance(exc, SourceError) else exc
         return FileFix(findings, warnings=[f"{display}: fixes not applied: {message}"])
     if not applied:
         return FileFix(findings)
+    if diff and notebook:
+        return FileFix(findings, applied, diff=notebook.diff(fixed, display), rules=tally)
     if diff:
         return FileFix(findings, applied, diff=unified_diff(decoded.text, fixed, display), rules=tally)
     try:

@@ -13,6 +13,7 @@ from clipguard.lint.discovery import SourcePath
 from clipguard.lint.gate.imports import scan_imports
 from clipguard.lint.gate.markers import has_clip_marker, has_clip_source
 from clipguard.lint.noqa import file_noqa
+from clipguard.lint.notebook import NotebookError, is_notebook, python_bytes
 
 
 @dataclass
@@ -34,8 +35,14 @@ class Scan:
     size: int = 0
 
     def bytes(self) -> bytes:
+        """The bytes the gate reads: the file's, or a notebook's joined Python cells."""
         if self.data is None:
             self.data = Path(self.file.path).read_bytes()
+            if is_notebook(self.file.path):
+                try:
+                    self.data = python_bytes(self.data)
+                except NotebookError:  # broken since it was cached: the next run reports it
+                    self.data = b""
         return self.data
 
     def entry(self) -> dict:
@@ -77,6 +84,12 @@ def scan_file(file: SourcePath, cache: Cache | None) -> Scan:
         return scan
     scan.data = data
     scan.sha = hashlib.sha256(data).hexdigest()
+    if is_notebook(file.path):
+        try:
+            scan.data = data = python_bytes(data)
+        except NotebookError as exc:
+            scan.error = exc.message
+            return scan
     if entry is not None and entry.get("sha") == scan.sha:
         restore(scan, entry)
         return scan

@@ -1,5 +1,6 @@
 """SARIF 2.1.0 for code-scanning uploads: rules with descriptions and help, results with regions
-and stable partial fingerprints."""
+and stable partial fingerprints. As ruff's, a notebook's regions are lines of its joined code
+cells, with no cell."""
 
 from __future__ import annotations
 
@@ -10,7 +11,9 @@ from pathlib import Path
 from urllib.parse import quote
 
 from clipguard import __version__
+from clipguard.analysis.source import SourceError
 from clipguard.lint.config import Settings
+from clipguard.lint.notebook import Notebook, is_notebook, read
 from clipguard.lint.report import Report
 from clipguard.pages import page, section
 from clipguard.rules import all_rules
@@ -48,13 +51,20 @@ def _artifact(path: str) -> dict:
     return {"uri": uri} if uri.startswith("file:") else {"uri": uri, "uriBaseId": "%SRCROOT%"}
 
 
-def _fingerprint(finding, lines: dict[str, list[str]]) -> str:
-    if finding.path not in lines:
+def _source(path: str, sources: dict) -> tuple[list[str], Notebook | None]:
+    """The lines of the file at `path` (a notebook's joined code cells), and the notebook if any."""
+    if path not in sources:
         try:
-            lines[finding.path] = Path(finding.path).read_text(encoding="utf-8", errors="replace").splitlines()
-        except OSError:
-            lines[finding.path] = []
-    source = lines[finding.path]
+            data = Path(path).read_bytes()
+            notebook = read(data) if is_notebook(path) else None
+            text = notebook.text if notebook else data.decode("utf-8", errors="replace")
+            sources[path] = (text.splitlines(), notebook)
+        except (OSError, SourceError):
+            sources[path] = ([], None)
+    return sources[path]
+
+
+def _fingerprint(finding, source: list[str]) -> str:
     text = source[finding.line - 1].strip() if 0 < finding.line <= len(source) else ""
     digest = hashlib.sha256(f"{finding.rule}\0{_uri(finding.path)}\0{text}".encode()).hexdigest()
     return digest[:32]
@@ -63,9 +73,12 @@ def _fingerprint(finding, lines: dict[str, list[str]]) -> str:
 def render(report: Report, settings: Settings) -> str:
     rules = all_rules()
     index = {rule.code: i for i, rule in enumerate(rules)}
-    lines: dict[str, list[str]] = {}
+    sources: dict = {}
     results = []
     for f in report.findings:
+        lines, notebook = _source(f.path, sources)
+        if notebook is not None:
+            f = notebook.in_text(f)
         results.append({
             "ruleId": f.rule,
             "ruleIndex": index.get(f.rule, 0),

@@ -1,4 +1,5 @@
-"""`path:line:col: CG101 [*] message` lines and ruff's summaries, in colour on a terminal."""
+"""`path:line:col: CG101 [*] message` lines (`path:cell N:line:col: ...` in a notebook, as ruff
+writes them) and a ruff-style summary."""
 
 from __future__ import annotations
 
@@ -63,8 +64,9 @@ def render(
     lines = []
     for f in report.findings:
         mark = f" {style.mark('[*]')}" if marks and applicable(f, settings) else ""
+        where = f"cell {f.cell}{sep}{f.line}" if f.cell is not None else f"{f.line}"
         lines.append(
-            f"{style.bold(f.path)}{sep}{f.line}{sep}{f.column}{sep} {style.code(f.rule)}{mark} "
+            f"{style.bold(f.path)}{sep}{where}{sep}{f.column}{sep} {style.code(f.rule)}{mark} "
             f"{f.message}"
         )
     text = "".join(line + "\n" for line in lines)
