@@ -3,7 +3,6 @@ the other files' findings still reported."""
 
 import json
 import os
-import time
 
 import pytest
 from conftest import BUGGY
@@ -13,7 +12,6 @@ from clipguard.rule import Rule
 from clipguard.rules import all_rules
 
 MEAN = "(0.485, 0.456, 0.406)"
-SLOW_LIMIT = 60  # seconds; see the report of issue 7 for the measured times
 
 
 def _lint(run, *paths):
@@ -158,28 +156,23 @@ def test_missing_path_is_exit_2_with_one_line(run, tmp_path):
     assert "Traceback" not in result.stdout + result.stderr
 
 
-def test_200k_line_file_is_read_and_parsed_fast(run, tmp_path):
-    """Named explicitly, so parsed; no CLIP marker, so no rule runs (see the next test for rules)."""
+def test_200k_line_file_is_read_and_parsed(run, tmp_path):
+    """Named explicitly, so parsed; no CLIP marker, so no rule runs (see the next test for rules).
+    How fast is bench/run.py's business; the subprocess timeout catches a hang."""
     lines = ["import numpy", *(f"v{i} = compute({i}, name='s{i}')" for i in range(199_999))]
     (tmp_path / "big.py").write_text("\n".join(lines) + "\n")
     (tmp_path / "app.py").write_text(BUGGY)
-    start = time.perf_counter()
     code, findings = _lint(run, "big.py", "app.py")
-    elapsed = time.perf_counter() - start
     assert code == 1 and {f["path"] for f in findings} == {"app.py"}
-    assert elapsed < 30, f"{elapsed:.1f} s"  # 4.3 s measured alone on 2 cores
 
 
 def test_long_clip_file_with_every_rule_finishes(run, tmp_path):
-    """Rules run on every line here; 10,000 lines must stay well inside a pre-commit budget."""
+    """Rules run on every line here: 10,000 lines finish, and the findings are right."""
     body = [f"features{i} = model.encode_image(batch[{i}])" for i in range(10_000 - 20)]
     (tmp_path / "big.py").write_text(BUGGY + "\n".join(body) + "\n")
-    start = time.perf_counter()
     code, findings = _lint(run, "big.py")
-    elapsed = time.perf_counter() - start
     assert code == 1
     _assert_buggy_reported(findings, "big.py")
-    assert elapsed < SLOW_LIMIT, f"{elapsed:.1f} s"
 
 
 class _Exploding(Rule):

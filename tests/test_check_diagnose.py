@@ -4,7 +4,6 @@ reference transform, independent re-implementations that must pass, and real pee
 from __future__ import annotations
 
 import json
-import time
 import warnings
 
 import numpy as np
@@ -661,17 +660,13 @@ def test_identical_outputs_have_no_cause(quick):
     assert diagnose(quick, outputs, refs, PROFILE) == []
 
 
-def test_full_probe_set_diagnosis_is_fast():
+def test_full_probe_set_diagnosis_names_the_mutants():
+    # speed is bench/run.py's business (check --probes full against importing torch)
     probes = probe_set("full")
     refs = cached_references(probes, PROFILE)
     for name in ("tensor-bicubic-no-antialias", "bilinear", "squash", "tensor-resize-uint8"):
-        outputs = run(MUTANTS[name][0], probes)
-        start = time.perf_counter()
-        causes = diagnose(probes, outputs, refs, PROFILE)
-        elapsed = time.perf_counter() - start
+        causes = diagnose(probes, run(MUTANTS[name][0], probes), refs, PROFILE)
         assert causes[0].id == MUTANTS[name][1]
-        # About 0.2-0.7 s on 2 idle cores; the bound leaves room for a loaded machine.
-        assert elapsed < 8.0, f"{name}: {elapsed:.2f}s"
 
 
 def opencv_style(image: Image.Image) -> np.ndarray:
