@@ -72,14 +72,14 @@ def _encoder_inputs(file: SourceFile) -> list[EncoderInput]:
                     found.append(EncoderInput(node, _images(node), UNTRACED, _context(file, node)))
                     continue
                 held = Role("model", local)  # an untraced receiver in a module of one CLIP model
-            if held is not None and held.kind == "model" and held.build.clip:
+            if held is not None and held.kind == "model" and held.build.clip and not held.build.wrapper:
                 found.append(EncoderInput(node, _images(node), Consumer.of(held.build), _context(file, node)))
             continue
         if id(node) in builds(file):
             continue
         held = role(file, func)
-        if held is None or not held.build.clip:
-            continue
+        if held is None or not held.build.clip or held.build.wrapper:
+            continue  # a project class holding the model: where it hands over images is traced
         if held.kind == "model":
             found.append(EncoderInput(node, _images(node), Consumer.of(held.build), _context(file, node)))
         elif held.build.processor:

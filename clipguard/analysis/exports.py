@@ -20,6 +20,7 @@ from clipguard.analysis.lookup import project_lookup
 from clipguard.analysis.nodes import all_nodes
 from clipguard.analysis.resolve import callers, returned
 from clipguard.analysis.source import SourceFile
+from clipguard.analysis.steps import module_steps
 
 
 @dataclass(frozen=True)
@@ -42,8 +43,8 @@ def _exports(file: SourceFile) -> list[Export]:
     if configs.is_config(file):
         return found
     own = module_clip(file)
-    if own is None and builds(file):
-        return found  # other models here: an unused pipeline may be for any of them
+    if own is None and (builds(file) or not module_steps(file)):
+        return found  # other models here, or nothing of its own that prepares images
     for statement in file.tree.body:
         if isinstance(statement, FUNCTIONS) and returned(statement) and not _called(file, statement):
             names, roots, transforms_only = {statement.name}, returned(statement), False

@@ -27,6 +27,7 @@ class Definition:
     statement: ast.AST
     value: ast.AST | None
     parameter: ast.arg | None = None
+    partial: bool = False  # fills part of the value (`out[..., 0] = x`): earlier bindings stay
 
 
 class Flow:
@@ -114,6 +115,8 @@ class Flow:
                 if isinstance(element, ast.Starred):
                     element = element.value
                 self._bind_target(element, values[index] if values else value, statement, scope)
+        elif isinstance(target, ast.Subscript) and isinstance(target.value, ast.Name):
+            self._add(scope, target.value.id, Definition(statement, value, partial=True))
         elif isinstance(target, ast.Attribute) and isinstance(target.value, ast.Name) \
                 and target.value.id in ("self", "cls"):
             owner = self.enclosing_class(scope)
@@ -178,7 +181,8 @@ class Flow:
                 break
             parent = self.parent.get(id(definition.statement))
             if parent and (id(parent[0]), parent[1]) in blocks and not isinstance(
-                    definition.statement, (ast.AugAssign, ast.For, ast.AsyncFor, ast.Call)):
+                    definition.statement, (ast.AugAssign, ast.For, ast.AsyncFor, ast.Call)) \
+                    and not definition.partial:
                 break
         return reaching
 
@@ -188,15 +192,24 @@ class Flow:
             return []
         positional = [a.arg for a in [*function.args.posonlyargs, *function.args.args]]
         method = bool(positional) and positional[0] in ("self", "cls")
+        constructor = function.name == "__init__"
         found = []
-        for call in self.calls.get(function.name, []):
-            offset = 1 if method and isinstance(call.func, ast.Attribute) else 0
+        for call in self._calls_of(function):
+            offset = 1 if method and (constructor or isinstance(call.func, ast.Attribute)) else 0
             if parameter.arg in positional:
                 index = positional.index(parameter.arg) - offset
                 if 0 <= index < len(call.args) and not isinstance(call.args[index], ast.Starred):
                     found.append(call.args[index])
             found.extend(k.value for k in call.keywords if k.arg == parameter.arg)
         return found
+
+    def _calls_of(self, function: ast.AST) -> list[ast.Call]:
+        """Calls of a function by its name; of a constructor, by its class's name."""
+        name = getattr(function, "name", "")
+        if name == "__init__":
+            owner = self.enclosing_class(function)
+            return self.calls.get(owner.name, []) if owner is not None else []
+        return self.calls.get(name, [])
 
     def bound_values(self, definition: Definition) -> list[ast.AST | None]:
         """What a binding may hold: its value or, for a parameter, the arguments of the calls of
@@ -205,7 +218,7 @@ class Flow:
         if definition.parameter is None:
             return [definition.value]
         function = definition.statement
-        calls = self.calls.get(getattr(function, "name", ""), [])
+        calls = self._calls_of(function)
         arguments = self.call_arguments(function, definition.parameter)
         if not calls:
             return [None]

@@ -13,9 +13,9 @@ import ast
 from dataclasses import dataclass, replace
 
 from clipguard.analysis.flow import flow_of
-from clipguard.analysis.models import Build, classify, default_profile, string
+from clipguard.analysis.models import Build, annotated_build, classify, default_profile, string
 from clipguard.analysis.nodes import all_nodes, constant
-from clipguard.analysis.resolve import argument_for, callers, definitions, returned
+from clipguard.analysis.resolve import argument_for, callers, definitions, method_of, returned
 from clipguard.analysis.source import SourceFile
 from clipguard.analysis.vocab.models import CLIP_CHECKPOINT, HF_CLIP_MODELS, MODEL_KEEPERS, OPENAI_CHECKPOINT
 
@@ -89,10 +89,16 @@ def _role(file: SourceFile, node: ast.AST, hops: int, seen: set) -> Role | None:
         flow = flow_of(file)
         if isinstance(node.value, ast.Name) and node.value.id in ("self", "cls"):
             owner = flow.enclosing_class(flow.scope.get(id(node), file.tree))
-            for value in flow.attrs.get((id(owner), node.attr), []) if owner is not None else ():
+            values = flow.attrs.get((id(owner), node.attr), []) if owner is not None else []
+            for value in values:
                 found = _role(file, value, hops + 1, seen)
                 if found is not None:
                     return found
+            init = method_of(owner, "__init__") if owner is not None and not values else None
+            # `self.register_modules(clip_model=clip_model)`: the constructor's annotated parameter
+            for parameter in init.args.args if init is not None else ():
+                if parameter.arg == node.attr:
+                    return _annotated(file, parameter)
             return None
         for definition in definitions(file, node):
             found = _role(definition.file, definition.node, hops + 1, seen)
@@ -130,12 +136,18 @@ def _name_role(file: SourceFile, name: ast.Name, hops: int, seen: set) -> Role |
                 return found
         return None
     for binding in bound:
+        if binding.parameter is not None and _is_self(flow, binding):
+            owner = flow.enclosing_class(binding.statement)
+            return Role("model", class_build(file, owner, owner), file=file) if owner is not None else None
         if binding.parameter is not None:
             for other, call in callers(file, binding.statement):
                 argument = argument_for(call, binding.statement, binding.parameter)
                 found = _role(other, argument, hops + 1, seen) if argument is not None else None
                 if found is not None:
                     return found
+            found = _annotated(file, binding.parameter)
+            if found is not None:
+                return found
             continue
         if binding.value is None:
             continue
@@ -146,6 +158,29 @@ def _name_role(file: SourceFile, name: ast.Name, hops: int, seen: set) -> Role |
         if found is not None and index is None:
             return found
     return None
+
+
+def _annotated(file: SourceFile, parameter: ast.arg) -> Role | None:
+    """The model a parameter's annotation names (`clip_model: CLIPModel`)."""
+    annotation = parameter.annotation
+    if isinstance(annotation, ast.Subscript):  # Optional[CLIPModel]
+        annotation = annotation.slice
+    if isinstance(annotation, ast.Constant) and isinstance(annotation.value, str):
+        annotation = ast.Name(id=annotation.value.split("[")[0].strip(), ctx=ast.Load())
+    if annotation is None:
+        return None
+    build = annotated_build(file.qualname(annotation), parameter)
+    if build is None:
+        return None
+    return Role("transform" if build.processor else "model", build, file=file)
+
+
+def _is_self(flow, binding) -> bool:
+    """The first parameter of a method: the instance of its class."""
+    function = binding.statement
+    positional = [*function.args.posonlyargs, *function.args.args]
+    return bool(positional) and binding.parameter is positional[0] and binding.parameter.arg in ("self", "cls") \
+        and flow.enclosing_class(function) is not None
 
 
 def _tuple_index(statement: ast.AST, name: str) -> int | None:
@@ -171,9 +206,9 @@ def _class_build(file: SourceFile, cls: ast.ClassDef, call: ast.AST) -> Build:
             continue
         build = known.get(id(node))
         if build is not None and build.clip and not build.processor:
-            return replace(build, node=call, trusted=False)
+            return replace(build, node=call, trusted=False, wrapper=True)
         if _loads_clip_weights(file, node):
-            return Build(call, True, default_profile(), False, trusted=False)
+            return Build(call, True, default_profile(), False, trusted=False, wrapper=True)
     for base in cls.bases:
         if HF_CLIP_MODELS.match((file.qualname(base) or "").rsplit(".", 1)[-1]) \
                 and (file.qualname(base) or "").startswith("transformers."):

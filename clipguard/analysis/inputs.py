@@ -36,7 +36,9 @@ def _square(file: SourceFile, node: ast.AST) -> bool:
         return _square_slices(node.slice)
     if isinstance(node, ast.Call) and _name(node.func) in CROPS:
         sizes = [k.value for k in node.keywords if k.arg in ("size", "output_size", "crop_size")]
-        size = sizes[0] if sizes else node.args[-1] if node.args else None
+        # a transform class takes the size first (`RandomCrop(512)`), a function after the image
+        position = 0 if _name(node.func)[:1].isupper() else 1
+        size = sizes[0] if sizes else node.args[position] if len(node.args) > position else None
         return size is not None and (_single(size) or is_square(flow_of(file), size))
     if isinstance(node, ast.Call):
         return any(s.kind == "resize" and is_square(flow_of(file), s.size)

@@ -30,6 +30,7 @@ class Build:
     trusted: bool  # it returns (or is) the model's own preprocessing
     processor: bool = False
     vendored: bool = False  # a project copy of the library's loader: its preprocessing may differ
+    wrapper: bool = False  # a project class holding the model: its own code hands it the images
 
 
 def default_profile(n_px: int = 224) -> Profile:
@@ -82,7 +83,8 @@ def classify(file, call: ast.Call, flow) -> Build | None:
         return None
     parts = qualified.split(".")
     root, last = parts[0], parts[-1]
-    if root == "clip" and last == "load":
+    if last == "load" and (root == "clip" or (len(parts) >= 2 and parts[-2] == "clip")):
+        # openai/CLIP, or a copy of it vendored in a package (`big_sleep.clip.load`)
         profile, known = profile_for(string(argument(call, 0, "name"), flow))
         return Build(call, True, profile, known, trusted=True)
     if root in ("open_clip", "open_clip_torch") and last in OPEN_CLIP_BUILDERS:
@@ -132,6 +134,19 @@ def _transformers(parts: list[str], call: ast.Call, flow) -> Build | None:
             or re.search(r"For\w*Image\w*$|ForObjectDetection$|ForSemanticSegmentation$", cls):
         return Build(call, False, default_profile(), False, trusted=False)
     return None
+
+
+def annotated_build(qualified: str | None, node: ast.AST) -> Build | None:
+    """A transformers CLIP-family model or processor class named by a parameter's annotation
+    (`clip_model: CLIPModel`, as pipelines receive their encoders): its family's profile."""
+    if not qualified or not qualified.startswith("transformers."):
+        return None
+    cls = qualified.rsplit(".", 1)[-1]
+    if HF_NOT_IMAGE.search(cls) or not (HF_CLIP_MODELS.match(cls) or HF_CLIP_PROCESSORS.match(cls)):
+        return None
+    processor = bool(HF_CLIP_PROCESSORS.match(cls))
+    family = model_family_profile(cls)
+    return Build(node, True, family or default_profile(), False, trusted=processor, processor=processor)
 
 
 def config_build(node: ast.AST, key: str | None) -> Build | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 from dataclasses import dataclass
 
 from clipguard.analysis.encoders import Consumer
@@ -19,6 +20,15 @@ class Judged:
     stds: list[Statistic]
     consumer: Consumer
     switched: bool  # in a branch chosen by the model's identity
+
+    @property
+    def where(self):
+        """Where the statistics are written: the mean literal when the step reads one channel
+        of it (`(x - self.mean[0]) / self.std[0]`), else the step's mean argument."""
+        literals = {id(m.literal): m.literal for m in self.means if m.literal is not None}
+        if isinstance(self.step.mean, ast.Subscript) and len(literals) == 1:
+            return next(iter(literals.values()))
+        return self.step.mean
 
 
 def judged_steps(file) -> list[Judged]:

@@ -14,13 +14,13 @@ import ast
 from dataclasses import dataclass
 
 from clipguard.analysis import configs
-from clipguard.analysis.encoders import Consumer
+from clipguard.analysis.encoders import Consumer, EncoderInput, encoder_inputs
 from clipguard.analysis.flow import FUNCTIONS, Flow, flow_of
 from clipguard.analysis.identity import TRAIN_TRANSFORM_INDEX, builds
 from clipguard.analysis.source import SourceFile
 from clipguard.analysis.origins import Origin, origins
 from clipguard.analysis.steps import Step, module_steps
-from clipguard.analysis.tracing import Feed, feeds
+from clipguard.analysis.tracing import Feed, feeds, origins_reaching
 from clipguard.analysis.vocab.steps import COLLECTORS, MASK_WORDS, RANDOM_AUGMENTATIONS, SWITCH
 
 
@@ -102,6 +102,30 @@ def _binding(file: SourceFile, call: ast.Call) -> ast.AST | None:
             if isinstance(target, (ast.Tuple, ast.List)) and len(target.elts) > index:
                 return target.elts[index]
     return None
+
+
+@dataclass(frozen=True)
+class Reaching:
+    """An image origin whose images reach an encoder input, and what the way does to them."""
+
+    origin: Origin
+    module: str  # the path of the module the origin is in
+    after: frozenset[str]
+
+
+def inputs_with_origins(file: SourceFile) -> list[tuple[EncoderInput, list[Reaching]]]:
+    """Each place this module hands images to a model, with where those images begin."""
+    found = []
+    for encoder_input in encoder_inputs(file):
+        reaching = []
+        for path, node_id, after in origins_reaching(file, encoder_input.call):
+            module = file if path == file.path else file.project.source(path) if file.project else None
+            origin = origins(module).get(node_id) if module is not None else None
+            if origin is not None:
+                reaching.append(Reaching(origin, path, after))
+        if reaching:
+            found.append((encoder_input, reaching))
+    return found
 
 
 def _fed(file: SourceFile, flow: Flow, step: Step, switched: bool) -> Fed | None:

@@ -125,14 +125,18 @@ class Project:
         """Linted files that the module at `path` imports."""
         return self._imports.get(Path(os.path.abspath(path)), [])
 
-    def nearby(self, path: str | Path, depth: int) -> set[Path]:
-        """The modules within `depth` import edges of `path`, either way (itself excluded)."""
+    def nearby(self, path: str | Path, importers: int, imported: int) -> set[Path]:
+        """The modules that import `path` within `importers` edges, and that it imports within
+        `imported` edges (itself excluded)."""
         start = Path(os.path.abspath(path))
-        seen, frontier = {start}, [start]
-        for _ in range(depth):
-            frontier = [n for p in frontier for n in (*self.imported(p), *self.importers(p)) if n not in seen]
-            seen.update(frontier)
-        return seen - {start}
+        found: set[Path] = set()
+        for step, depth in ((self.importers, importers), (self.imported, imported)):
+            seen, frontier = {start}, [start]
+            for _ in range(depth):
+                frontier = [n for p in frontier for n in step(p) if n not in seen]
+                seen.update(frontier)
+            found |= seen
+        return found - {start}
 
     def source(self, path: str | Path) -> SourceFile | None:
         """Another module of the project, parsed once per process; None if it cannot be."""

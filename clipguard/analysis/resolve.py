@@ -69,8 +69,24 @@ def definitions(file: SourceFile, node: ast.AST) -> list[Definition]:
         owner = flow_of(file).enclosing_class(flow_of(file).scope.get(id(node), file.tree))
         method = method_of(owner, node.attr) if owner is not None else None
         return [Definition(file, method)] if method is not None else []
+    if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Call) \
+            and isinstance(node.value.func, ast.Name) and node.value.func.id == "super":
+        return _inherited(file, node)
     if isinstance(node, ast.Attribute):
         return imported(file, node)
+    return []
+
+
+def _inherited(file: SourceFile, node: ast.Attribute) -> list[Definition]:
+    """`super().method`: the method of the first project base class that defines it."""
+    flow = flow_of(file)
+    owner = flow.enclosing_class(flow.scope.get(id(node), file.tree))
+    for base in owner.bases if owner is not None else ():
+        for definition in definitions(file, base):
+            if isinstance(definition.node, ast.ClassDef):
+                method = method_of(definition.node, node.attr)
+                if method is not None:
+                    return [Definition(definition.file, method)]
     return []
 
 
@@ -99,7 +115,11 @@ def returned(function: ast.AST) -> list[ast.AST]:
 
 def callers(file: SourceFile, function: ast.AST) -> list[tuple[SourceFile, ast.Call]]:
     """Calls of a function in its own module and, for a top-level function, in the project
-    modules that import it."""
+    modules that import it; computed once per function."""
+    return file.memo(f"clipguard.callers.{id(function)}", lambda _: _callers(file, function))
+
+
+def _callers(file: SourceFile, function: ast.AST) -> list[tuple[SourceFile, ast.Call]]:
     name = getattr(function, "name", None)
     if name is None:
         return []
@@ -131,9 +151,7 @@ def _instance_calls(file: SourceFile, cls: ast.ClassDef, method: str) -> list[tu
         holders = _instance_holders(module, cls)
         if not holders:
             continue
-        for node in all_nodes(module):
-            if not isinstance(node, ast.Call):
-                continue
+        for node in _calls(module):
             func = node.func
             if method in ("forward", "__call__") and _holds(module, func, holders):
                 found.append((module, node))
@@ -143,10 +161,19 @@ def _instance_calls(file: SourceFile, cls: ast.ClassDef, method: str) -> list[tu
     return found
 
 
+def _calls(module: SourceFile) -> list[ast.Call]:
+    return module.memo("clipguard.calls", lambda m: [n for n in all_nodes(m) if isinstance(n, ast.Call)])
+
+
 def _instance_holders(module: SourceFile, cls: ast.ClassDef) -> set[int]:
     """Ids of the constructor calls `cls(...)` in `module`."""
-    return {id(n) for n in all_nodes(module) if isinstance(n, ast.Call)
-            and any(d.node is cls for d in definitions(module, n.func))}
+    def find(_: SourceFile) -> set[int]:
+        if cls.name not in module.text:
+            return set()
+        named = flow_of(module).calls.get(cls.name, [])
+        return {id(n) for n in named if any(d.node is cls for d in definitions(module, n.func))}
+
+    return module.memo(f"clipguard.holders.{id(cls)}", find)
 
 
 def _holds(module: SourceFile, node: ast.AST, holders: set[int]) -> bool:

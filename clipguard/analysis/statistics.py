@@ -167,7 +167,21 @@ class Evaluator:
                 out = list(dict.fromkeys(out))  # the same literal reached by many calls is one value
                 self._names[id(node)] = out
                 return out
+        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) \
+                and node.value.id == "self" and self.flow is not None:
+            return self._attribute(node, hops)
         return self._qualified(self.file.qualname(node), hops)
+
+    def _attribute(self, node: ast.Attribute, hops: int) -> list[Statistic | None]:
+        """`self.mean`: what the class assigns it, usually a constructor parameter's value."""
+        owner = self.flow.enclosing_class(self.flow.scope.get(id(node), self.file.tree))
+        values = self.flow.attrs.get((id(owner), node.attr), []) if owner is not None else []
+        if not values:
+            return [None]
+        out: list[Statistic | None] = []
+        for value in values:
+            out.extend(self._eval(value, hops + 1))
+        return list(dict.fromkeys(out))
 
     def _qualified(self, qualified: str | None, hops: int) -> list[Statistic | None]:
         """A library's named constant, or a name imported from another project module."""

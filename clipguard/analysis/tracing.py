@@ -74,6 +74,14 @@ def feeds(file: SourceFile, node: ast.AST) -> list[Feed]:
                                                                                sorted(f.after)))
 
 
+def origins_reaching(file: SourceFile, call: ast.Call) -> list[tuple[str, int, frozenset[str]]]:
+    """The image origins whose images reach the encoder input `call` of `file`: (module path,
+    origin node id, what the way does to them)."""
+    state = _state(file)
+    state.trace_around(file)
+    return sorted(state.origins.get((file.path, id(call)), ()), key=lambda o: (o[0], o[1], sorted(o[2])))
+
+
 def upstream(file: SourceFile, node: ast.AST, limit: int = 2000) -> list[tuple[SourceFile, ast.AST]]:
     """The nodes the value of `node` comes from, across functions and modules, nearest first
     (a bounded walk back that marks nothing)."""
@@ -87,6 +95,7 @@ class _State:
 
     def __init__(self) -> None:
         self.marks: dict[tuple[str, int], set[Feed]] = {}
+        self.origins: dict[tuple[str, int], set[tuple[str, int, frozenset[str]]]] = {}
         self.traced: set[str] = set()
         self.around: set[str] = set()
 
@@ -100,14 +109,17 @@ class _State:
             if module.path not in self.traced:
                 self.traced.add(module.path)
                 for found in encoder_inputs(module):
-                    self.walk(module, list(found.inputs), found.consumer, found.after)
+                    self.walk(module, list(found.inputs), found.consumer, found.after,
+                              sink=(module.path, id(found.call)))
                 for export in exports(module):
                     self.walk(module, list(export.roots), export.consumer, frozenset(),
                               export.transforms_only)
 
     def walk(self, file: SourceFile, roots: list[ast.AST], consumer: Consumer,
-             after: frozenset[str], transforms_only: bool = False) -> None:
-        _Walk(self.marks, consumer, transforms_only).run([(file, root, (), after, ()) for root in roots])
+             after: frozenset[str], transforms_only: bool = False,
+             sink: tuple[str, int] | None = None) -> None:
+        walk = _Walk(self.marks, consumer, transforms_only, sink, self.origins)
+        walk.run([(file, root, (), after, ()) for root in roots])
 
 
 def _state(file: SourceFile) -> _State:
@@ -126,9 +138,7 @@ def _neighbourhood(file: SourceFile) -> list[SourceFile]:
     for _ in range(IMPORTER_DEPTH):
         frontier = [i for p in frontier for i in project.importers(p) if i not in paths]
         paths.update(frontier)
-    for imported in project.imported(here):
-        paths.add(imported)
-        paths.update(project.importers(imported))
+    paths.update(project.imported(here))  # helpers that hand what this module gives to a model
     found = [file]
     for path in sorted(paths - {here}):
         try:
@@ -143,15 +153,18 @@ def _neighbourhood(file: SourceFile) -> list[SourceFile]:
 
 
 class _Walk:
-    """One walk back from one model's inputs. An item's `fields` are the dict keys and tuple
-    indexes read from the value on the way (`batch["clip_image"]`, `images, labels = batch`): a
-    dict or tuple built further back gives only that entry."""
+    """One walk back from one model's inputs. An item's `fields` are what is read out of the
+    value on the way: dict keys and tuple indexes (`batch["clip_image"]`, `images, labels =
+    batch`) and ITEMS for an element (a loop, a subscript): a dict or tuple built further back
+    gives only that entry, and a dataset gives its `__getitem__`."""
 
-    def __init__(self, marks: dict | None, consumer: Consumer | None,
-                 transforms_only: bool = False) -> None:
+    def __init__(self, marks: dict | None, consumer: Consumer | None, transforms_only: bool = False,
+                 sink: tuple[str, int] | None = None, origins_seen: dict | None = None) -> None:
         self.marks = marks  # None: only record what is visited
         self.consumer = consumer
         self.transforms_only = transforms_only
+        self.sink = sink
+        self.origins_seen = origins_seen
         self.visited: list[tuple[SourceFile, ast.AST]] = []
 
     def run(self, work: list[Item], budget: int = BUDGET) -> None:
@@ -167,12 +180,17 @@ class _Walk:
                     self.visited.append((file, node))
                 queue.extend(self.back(*item))
 
+    def mark(self, file: SourceFile, node: ast.AST, after: frozenset[str]) -> None:
+        if self.marks is not None:
+            self.marks.setdefault((file.path, id(node)), set()).add(Feed(self.consumer, after))
+
     def back(self, file: SourceFile, node: ast.AST, stack: tuple[Frame, ...],
              after: frozenset[str], fields: tuple) -> Iterator[Item]:
         """The nodes whose values flow into `node`, one step back."""
         if id(node) in origins(file):  # where an image begins: nothing further back is preprocessing
-            if self.marks is not None:
-                self.marks.setdefault((file.path, id(node)), set()).add(Feed(self.consumer, after))
+            self.mark(file, node, after)
+            if self.sink is not None and self.origins_seen is not None:
+                self.origins_seen.setdefault(self.sink, set()).add((file.path, id(node), after))
             return
         change = channel_change(file, node)
         if change is not None:
@@ -181,8 +199,8 @@ class _Walk:
             after = after | {"normalize"}  # `Compose([..., ToTensor(), Normalize(...)])`
         steps = steps_by_node(file).get(id(node))
         if steps:
-            if self.marks is not None and not (self.transforms_only and any(s.applied for s in steps)):
-                self.marks.setdefault((file.path, id(node)), set()).add(Feed(self.consumer, after))
+            if not (self.transforms_only and any(s.applied for s in steps)):
+                self.mark(file, node, after)
             after = after | {"normalize" if s.kind == "normalize" else "resize" for s in steps}
             data = next((s.data for s in steps if s.data is not None), None)
             if data is not None:
@@ -197,8 +215,7 @@ class _Walk:
             yield from self.call(file, node, *same)
         elif isinstance(node, ast.Subscript):
             key = constant(node.slice)
-            read = (key, *fields)[:MAX_FIELDS] if isinstance(key, (str, int)) else fields
-            yield file, node.value, stack, after, read
+            yield file, node.value, stack, after, _read(key if isinstance(key, (str, int)) else ITEMS, fields)
         elif isinstance(node, (ast.Starred, ast.Await, ast.NamedExpr)):
             yield file, node.value, *same
         elif isinstance(node, ast.Lambda):
@@ -210,9 +227,9 @@ class _Walk:
             yield file, node.body, *same
             yield file, node.orelse, *same
         elif isinstance(node, (ast.ListComp, ast.SetComp, ast.GeneratorExp)):
-            yield file, node.elt, stack, after, fields[1:] if fields and isinstance(fields[0], int) else fields
+            yield file, node.elt, stack, after, _element(fields)
         elif isinstance(node, ast.DictComp):
-            yield file, node.value, stack, after, fields[1:]
+            yield file, node.value, stack, after, _element(fields)
         elif isinstance(node, ast.Dict):
             yield from _entries(file, list(zip(node.keys, node.values)), *same)
         elif isinstance(node, (ast.Tuple, ast.List)):
@@ -222,7 +239,7 @@ class _Walk:
                 yield file, node.elts[index], stack, after, fields[1:]
             else:
                 for element in node.elts:
-                    yield file, element, *same
+                    yield file, element, stack, after, _element(fields)
         elif isinstance(node, ast.keyword):
             yield file, node.value, *same
         elif isinstance(node, (ast.expr, ast.stmt)) and not isinstance(node, ast.Constant):
@@ -234,7 +251,7 @@ class _Walk:
         flow = flow_of(file)
         iterated = _comprehension_source(flow, node)
         if iterated is not None:
-            yield file, iterated, stack, after, fields
+            yield file, iterated, stack, after, _read(ITEMS, fields)
             return
         bound = flow.definitions(node)
         if not bound:
@@ -242,14 +259,21 @@ class _Walk:
                 yield definition.file, definition.node, stack, after, fields
             return
         for binding in bound:
+            statement, value = binding.statement, binding.value
             if binding.parameter is not None:
-                yield from self.parameter(file, binding.statement, binding.parameter, stack, after, fields)
-            elif isinstance(binding.value, ast.ClassDef):
+                yield from self.parameter(file, statement, binding.parameter, stack, after, fields)
+            elif value is None or isinstance(value, ast.ClassDef):
                 continue
-            elif binding.value is not None:
-                index = _unpacked_index(binding.statement, binding.value, node.id)
-                read = (index, *fields)[:MAX_FIELDS] if index is not None else fields
-                yield file, binding.value, stack, after, read
+            elif isinstance(statement, ast.Call):  # `items.append(x)`: x is one element of items
+                yield file, value, stack, after, _element(fields)
+            else:
+                read = fields
+                index = _unpacked_index(statement, value, node.id)
+                if index is not None:
+                    read = _read(index, read)
+                if isinstance(statement, (ast.For, ast.AsyncFor)) and value is statement.iter:
+                    read = _read(ITEMS, read)
+                yield file, value, stack, after, read
 
     def attribute(self, file: SourceFile, node: ast.Attribute, stack, after, fields) -> Iterator[Item]:
         flow = flow_of(file)
@@ -275,7 +299,7 @@ class _Walk:
                 # a DataLoader's `collate_fn` gets a list of the dataset's items
                 dataset = _dataset(frame.call)
                 if dataset is not None:
-                    yield frame.file, dataset, stack[:depth], after, fields[1:]
+                    yield frame.file, dataset, stack[:depth], after, fields
                 return
             entered = frame.target is function or (
                 isinstance(frame.target, ast.ClassDef) and function in frame.target.body
@@ -303,48 +327,21 @@ class _Walk:
             if held.build.clip and not held.build.vendored:
                 if held.train_transform and held.file is not None and self.marks is not None:
                     # the training transform applied here: marked on the build that returned it
-                    self.marks.setdefault((held.file.path, id(held.build.node)), set()).add(
-                        Feed(self.consumer, after))
+                    self.mark(held.file, held.build.node, after)
                 for argument in (*node.args, *(k.value for k in node.keywords)):
                     yield file, argument, stack, after | {"resize", "normalize"}, ()
                 return
         if _loader(file, node):
-            dataset = _dataset(node)
-            if dataset is not None:
-                yield file, dataset, stack, after, fields
-            for passed in node.keywords:
-                if passed.arg == "collate_fn":
-                    for definition in definitions(file, passed.value):
-                        if isinstance(definition.node, (*FUNCTIONS, ast.Lambda)):
-                            frames = _push(stack, Frame(file, node, definition.node))
-                            for value in returned(definition.node):
-                                yield definition.file, value, frames, after, fields
+            yield from self.loader(file, node, stack, after, fields)
+            return
+        kept = _keeping(file, node, fields)
+        if kept is not None:
+            yield file, kept[0], stack, after, kept[1]
             return
         entered = False
-        for definition in definitions(file, node.func):
-            target = definition.node
-            if isinstance(target, (*FUNCTIONS, ast.Lambda)):
-                frames = _push(stack, Frame(file, node, target))
-                for value in returned(target):
-                    entered = True
-                    yield definition.file, value, frames, after, fields
-            elif isinstance(target, ast.ClassDef):
-                frames = _push(stack, Frame(file, node, target))
-                for value in _instance_outputs(target):
-                    entered = True
-                    yield definition.file, value, frames, after, fields
-            elif isinstance(target, ast.Call):  # calling an instance: `tf(img)`, `tf = MyTransform()`
-                for created in definitions(definition.file, target.func):
-                    if not isinstance(created.node, ast.ClassDef):
-                        continue
-                    method = method_of(created.node, "__call__") or method_of(created.node, "forward")
-                    if method is None:
-                        continue
-                    frames = _push(_push(stack, Frame(definition.file, target, created.node)),
-                                   Frame(file, node, method))
-                    for value in returned(method):
-                        entered = True
-                        yield created.file, value, frames, after, fields
+        for item in self.enter(file, node, stack, after, fields):
+            entered = True
+            yield item
         if entered:
             return
         func = node.func
@@ -354,14 +351,172 @@ class _Walk:
             yield file, func if on_self else func.value, stack, after, fields
             if on_self:
                 applied = after | _recipe(file, func)
-        elif isinstance(func, ast.Name):
-            yield file, func, stack, after, ()  # a variable holding a pipeline
+        else:
+            yield file, func, stack, after, ()  # a pipeline held by a name, or built right here
             applied = after | _recipe(file, func)  # what it does, its input gets done to it
         # what a library call returns is not laid out like its arguments: no keys to follow
         for argument in node.args:
             yield file, argument, stack, applied, ()
         for passed in node.keywords:
             yield file, passed.value, stack, applied, ()
+
+    def loader(self, file: SourceFile, node: ast.Call, stack, after, fields) -> Iterator[Item]:
+        """A DataLoader: its batches are its collate_fn's results, or the dataset's items."""
+        dataset = _dataset(node)
+        collate = next((k.value for k in node.keywords if k.arg == "collate_fn"), None)
+        if collate is None:
+            if dataset is not None:
+                yield file, dataset, stack, after, fields
+            return
+        batch = fields[1:] if fields and fields[0] is ITEMS else fields
+        for definition in definitions(file, collate):
+            if isinstance(definition.node, (*FUNCTIONS, ast.Lambda)):
+                frames = _push(stack, Frame(file, node, definition.node))
+                for value in returned(definition.node):
+                    yield definition.file, value, frames, after, batch
+
+    def enter(self, file: SourceFile, node: ast.Call, stack, after, fields) -> Iterator[Item]:
+        """Into the project's own code a call runs: a function's returns (those a constant
+        argument leaves alive), a dataset's items, an instance's `__call__` / `forward`."""
+        for definition in definitions(file, node.func):
+            target = definition.node
+            if isinstance(target, (*FUNCTIONS, ast.Lambda)):
+                frames = _push(stack, Frame(file, node, target))
+                for value in live_returns(definition.file, target, node):
+                    yield definition.file, value, frames, after, fields
+            elif isinstance(target, ast.ClassDef):
+                yield from self.created(definition.file, target, node, file, stack, after, fields)
+            elif isinstance(target, ast.Call):  # calling an instance: `tf(img)`, `tf = MyTransform()`
+                for created in definitions(definition.file, target.func):
+                    if isinstance(created.node, ast.ClassDef):
+                        yield from self.called(created.file, created.node, definition.file, target,
+                                               file, node, stack, after, fields)
+        func = node.func
+        if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) \
+                and func.value.id == "self" and not definitions(file, func):
+            for cls_file, cls, ctor_file, ctor in _instances(file, func):  # `self.normalize(x)`
+                yield from self.called(cls_file, cls, ctor_file, ctor, file, node, stack, after, fields)
+
+    def created(self, cls_file: SourceFile, cls: ast.ClassDef, ctor: ast.Call, ctor_file: SourceFile,
+                stack, after, fields) -> Iterator[Item]:
+        """An instance of a project class reached: its items when one is read out of it."""
+        if not fields:
+            return  # the object itself flows on, not what it holds
+        frames = _push(stack, Frame(ctor_file, ctor, cls))
+        for name in ("__getitem__", "__iter__"):
+            method = method_of(cls, name)
+            if method is not None:
+                for value in returned(method):
+                    yield cls_file, value, frames, after, fields[1:]
+
+    def called(self, cls_file: SourceFile, cls: ast.ClassDef, ctor_file: SourceFile, ctor: ast.Call,
+               file: SourceFile, call: ast.Call, stack, after, fields) -> Iterator[Item]:
+        method = method_of(cls, "__call__") or method_of(cls, "forward")
+        if method is None:
+            return
+        frames = _push(_push(stack, Frame(ctor_file, ctor, cls)), Frame(file, call, method))
+        for value in returned(method):
+            yield cls_file, value, frames, after, fields
+
+
+ITEMS = ("items",)  # a field: one element of the value (a loop, a subscript by a variable)
+# Calls that hand back their argument's structure: `accelerator.prepare(loader)`, `tqdm(loader)`.
+KEEPERS = frozenset({"prepare", "tqdm", "iter", "list", "tuple", "sorted", "reversed", "next"})
+
+
+def _read(key, fields: tuple) -> tuple:
+    return (key, *fields)[:MAX_FIELDS]
+
+
+def _element(fields: tuple) -> tuple:
+    """Fields inside one element of a sequence: the element's own index or ITEMS is used up."""
+    return fields[1:] if fields and (fields[0] is ITEMS or isinstance(fields[0], int)) else fields
+
+
+def _keeping(file: SourceFile, call: ast.Call, fields: tuple) -> tuple[ast.AST, tuple] | None:
+    """A call whose result is laid out like (one of) its arguments, with the fields to read there."""
+    name = _name(call.func)
+    if not call.args or any(isinstance(a, ast.Starred) for a in call.args):
+        return None
+    if name == "enumerate" and len(fields) >= 2 and fields[0] is ITEMS and fields[1] == 1:
+        return call.args[0], (ITEMS, *fields[2:])
+    if name == "zip" and len(fields) >= 2 and fields[0] is ITEMS and isinstance(fields[1], int) \
+            and fields[1] < len(call.args):
+        return call.args[fields[1]], (ITEMS, *fields[2:])
+    if name in KEEPERS:
+        if name == "prepare" and len(call.args) > 1 and fields and isinstance(fields[0], int) \
+                and fields[0] < len(call.args):
+            return call.args[fields[0]], fields[1:]
+        return call.args[0], fields
+    return None
+
+
+def live_returns(file: SourceFile, function: ast.AST, call: ast.Call) -> list[ast.AST]:
+    """What a function returns for this call: returns in a branch that a constant argument rules
+    out (`image_transform(..., is_train=False)` never returns its training pipeline) are left out."""
+    values = returned(function)
+    if isinstance(function, ast.Lambda) or len(values) < 2:
+        return values
+    flow = flow_of(file)
+    known = {}
+    for parameter in (*function.args.posonlyargs, *function.args.args, *function.args.kwonlyargs):
+        argument = argument_for(call, function, parameter)
+        if isinstance(argument, ast.Constant):
+            known[parameter.arg] = argument.value
+    if not known:
+        return values
+    live = []
+    for value in values:
+        dead = False
+        for parent, field_name in flow.ancestors(value):
+            if parent is function:
+                break
+            if isinstance(parent, ast.If) and field_name in ("body", "orelse"):
+                truth = _truth(parent.test, known)
+                if truth is not None and (field_name == "body") != truth:
+                    dead = True
+                    break
+        if not dead:
+            live.append(value)
+    return live or values
+
+
+def _truth(test: ast.AST, known: dict) -> bool | None:
+    """The value of an `if` test on a parameter bound to a constant, if it can be read."""
+    if isinstance(test, ast.Name) and test.id in known:
+        return bool(known[test.id])
+    if isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not):
+        inner = _truth(test.operand, known)
+        return None if inner is None else not inner
+    return None
+
+
+_NESTED = [0]  # queries walked from inside a walk: bounded, so they cannot recurse without end
+
+
+def _instances(file: SourceFile, func: ast.AST) -> list[tuple[SourceFile, ast.ClassDef, SourceFile, ast.Call]]:
+    """Project classes whose instances `self.x` can hold: (class's module, class, constructor's
+    module, constructor call), found by walking back from `self.x`."""
+    def read(_: SourceFile) -> dict[int, list]:
+        return {}
+
+    known = file.memo("clipguard.instances", read)
+    if id(func) not in known:
+        known[id(func)] = []
+        if _NESTED[0] > 1:
+            return []
+        _NESTED[0] += 1
+        try:
+            found = []
+            for other, node in upstream(file, func, 200)[1:]:
+                if isinstance(node, ast.Call):
+                    for definition in definitions(other, node.func):
+                        if isinstance(definition.node, ast.ClassDef):
+                            found.append((definition.file, definition.node, other, node))
+            known[id(func)] = found
+        finally:
+            _NESTED[0] -= 1
+    return known[id(func)]
 
 
 def _recipe(file: SourceFile, func: ast.AST) -> frozenset[str]:
@@ -371,12 +526,19 @@ def _recipe(file: SourceFile, func: ast.AST) -> frozenset[str]:
 
     known = file.memo("clipguard.recipes", read)
     if id(func) not in known:
-        kinds: set[str] = set()
-        for other, node in upstream(file, func, 400)[1:]:
-            for step in steps_by_node(other).get(id(node), ()):
-                if not step.applied and step.kind in ("normalize", "resize"):
-                    kinds.add(step.kind)
-        known[id(func)] = frozenset(kinds)
+        known[id(func)] = frozenset()  # while it is read: a pipeline that holds itself
+        if _NESTED[0] > 1:
+            return known[id(func)]
+        _NESTED[0] += 1
+        try:
+            kinds: set[str] = set()
+            for other, node in upstream(file, func, 400)[1:]:
+                for step in steps_by_node(other).get(id(node), ()):
+                    if not step.applied and step.kind in ("normalize", "resize"):
+                        kinds.add(step.kind)
+            known[id(func)] = frozenset(kinds)
+        finally:
+            _NESTED[0] -= 1
     return known[id(func)]
 
 
@@ -407,11 +569,6 @@ def _entries(file: SourceFile, pairs: list, stack, after, fields) -> Iterator[It
         return
     for _, value in pairs:
         yield file, value, stack, after, ()
-
-
-def _instance_outputs(cls: ast.ClassDef) -> list[ast.AST]:
-    """What an instance of a project class hands out: its items, or its outputs."""
-    return [v for name in INSTANCE_OUTPUTS if (m := method_of(cls, name)) is not None for v in returned(m)]
 
 
 def _loader(file: SourceFile, call: ast.Call) -> bool:
@@ -470,4 +627,4 @@ def _comprehension_source(flow, node: ast.Name) -> ast.AST | None:
     return None
 
 
-__all__ = ["EncoderInput", "Feed", "feeds", "upstream"]
+__all__ = ["EncoderInput", "Feed", "feeds", "origins_reaching", "upstream"]

@@ -150,8 +150,8 @@ def _rules_for(rules: tuple[type[Rule], ...], codes) -> tuple[type[Rule], ...]:
 
 def _deps_key(scan: Scan, project: Project, sha_by_path: dict[Path, str]) -> str:
     """The content hashes of the project modules this file's findings can depend on: those the
-    analysis can reach through imports, both ways (`gate.DEPTH` edges)."""
-    near = project.nearby(scan.file.path, DEPTH)
+    analysis can reach through imports (`gate.DEPTH` edges each way, one by one)."""
+    near = project.nearby(scan.file.path, DEPTH, DEPTH)
     return hashlib.sha256("".join(sorted(sha_by_path.get(p, "") for p in near)).encode()).hexdigest()[:16]
 
 

@@ -97,13 +97,17 @@ class ImagenetNormalization(Rule):
                     and fed.consumer.profile.normalization != "imagenet":
                 self.report(fed.step.node, "a torchvision ImageNet weights' `transforms()` (ImageNet "
                                 "mean/std, bilinear) feeds a CLIP model")
+        reported = set()
         for judged in judged_steps(self.file):
             if judged.verdict != "imagenet" or judged.switched or not judged.consumer.traced \
                     or judged.consumer.profile.normalization == "imagenet":
                 continue
             step = judged.step
+            if id(judged.where) in reported:
+                continue  # one finding per written statistics
+            reported.add(id(judged.where))
             edits = pair_edits(self.file, flow_of(self.file), step, judged.means, judged.stds)
-            self.report(step.mean, f"ImageNet mean/std feed {_model_name(judged.consumer)}, which expects "
+            self.report(judged.where, f"ImageNet mean/std feed {_model_name(judged.consumer)}, which expects "
                         f"{_stats(judged.consumer)}", edits=edits or None, applicability="unsafe",
                         fix_title="Use CLIP's mean and std")
 

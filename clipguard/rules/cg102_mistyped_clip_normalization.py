@@ -62,6 +62,7 @@ class MistypedClipNormalization(Rule):
     )
 
     def run(self) -> None:
+        reported = set()
         for judged in judged_steps(self.file):
             if judged.verdict != "near-clip" or judged.consumer.profile.normalization != "clip":
                 continue
@@ -70,5 +71,8 @@ class MistypedClipNormalization(Rule):
                      not close_relative(std, CLIP_STD, STD_RELATIVE_TOLERANCE))
             edits = pair_edits(self.file, flow_of(self.file), judged.step, judged.means, judged.stds, only=wrong)
             what = describe_near_miss(judged.means[0].values, judged.stds[0].values)
-            self.report(judged.step.mean, f"normalization almost matches CLIP's: {what}", edits=edits or None,
+            if id(judged.where) in reported:
+                continue  # one finding per written statistics
+            reported.add(id(judged.where))
+            self.report(judged.where, f"normalization almost matches CLIP's: {what}", edits=edits or None,
                         applicability="unsafe", fix_title="Use CLIP's exact mean and std")

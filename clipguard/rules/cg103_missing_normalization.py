@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import ast
+import os
 
 from clipguard.analysis.origins import BGR, RANGE_WORDS
-from clipguard.analysis.preprocessing import fed_origins
+from clipguard.analysis.preprocessing import inputs_with_origins
 from clipguard.diagnostics import Edit
 from clipguard.rule import Invalid, Rule
 
@@ -56,22 +57,23 @@ class MissingNormalization(Rule):
     )
 
     def run(self) -> None:
-        for fed in fed_origins(self.file):
-            origin = fed.origin
-            if origin.form == BGR:
-                continue
-            feeds = [f for f in fed.feeds if f.consumer.traced]
-            if not feeds or any("normalize" in f.after for f in feeds):
+        for encoder_input, reaching in inputs_with_origins(self.file):
+            consumer = encoder_input.consumer
+            if not consumer.traced or consumer.profile.normalization == "none":
+                continue  # unknown recipe; MobileCLIP and the like take unnormalized images
+            ranges = [r for r in reaching if r.origin.form != BGR]
+            if not ranges or any("normalize" in r.after for r in ranges):
                 continue  # normalized on some way: the other ways are somebody's choice
-            consumer = feeds[0].consumer
-            if consumer.profile.normalization == "none":
-                continue  # MobileCLIP and the like take unnormalized images
+            first = ranges[0]
+            where = "" if first.module == self.file.path else f" in {os.path.basename(first.module)}"
+            here = [r.origin.node for r in ranges if r.module == self.file.path]
             name = f"CLIP ({consumer.profile.name})" if consumer.known else "a CLIP model"
-            self.report(origin.node, f"`{origin.what}` gives images in {RANGE_WORDS[origin.form]} that reach "
-                        f"{name} with no normalization; it expects mean {_triple(consumer.profile.mean)}, "
-                        f"std {_triple(consumer.profile.std)}",
-                        edits=self._fix(origin.node, consumer.profile), applicability="unsafe",
-                        fix_title="Normalize with the model's statistics")
+            self.report(encoder_input.call, f"images reach {name} with no normalization: "
+                        f"`{first.origin.what}`{where} gives {RANGE_WORDS[first.origin.form]}; the "
+                        f"model expects mean {_triple(consumer.profile.mean)}, std "
+                        f"{_triple(consumer.profile.std)}",
+                        edits=self._fix(here[0], consumer.profile) if len(here) == 1 else None,
+                        applicability="unsafe", fix_title="Normalize with the model's statistics")
 
     def _fix(self, node: ast.AST, profile) -> list[Edit] | None:
         """`T.ToTensor()` inside a `Compose` list: add the model's `T.Normalize` after it."""

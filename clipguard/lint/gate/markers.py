@@ -47,5 +47,19 @@ HF_CLIP_SOURCE = re.compile(rb"(?:CLIP|Siglip2?|AltCLIP|ChineseCLIP)\w*\.from_pr
 
 
 def has_clip_source(data: bytes) -> bool:
-    return any(source in data for source in CLIP_SOURCES) or (
-        b"from_pretrained(" in data and HF_CLIP_SOURCE.search(data) is not None)
+    """Whether code (not a docstring example or a comment) builds a CLIP model or calls one."""
+    return any(_in_code(data, m.start()) for m in _SOURCES.finditer(data)) if _hints(data) else False
+
+
+_SOURCES = re.compile(b"|".join(re.escape(s) for s in CLIP_SOURCES) + b"|" + HF_CLIP_SOURCE.pattern,
+                      re.IGNORECASE)
+
+
+def _hints(data: bytes) -> bool:
+    return any(source in data for source in CLIP_SOURCES) or b"from_pretrained(" in data
+
+
+def _in_code(data: bytes, position: int) -> bool:
+    """Not on a line that is a doctest (`>>> `, `... `) or a comment."""
+    start = data.rfind(b"\n", 0, position) + 1
+    return not data[start:position].lstrip().startswith((b">>>", b"...", b"#"))
