@@ -75,7 +75,7 @@ def _encoder_inputs(file: SourceFile) -> list[EncoderInput]:
             if held is not None and held.kind == "model" and held.build.clip and not held.build.wrapper:
                 found.append(EncoderInput(node, _images(node), Consumer.of(held.build), _context(file, node)))
             continue
-        if id(node) in builds(file):
+        if id(node) in builds(file) or not _may_hold_model(file, func):
             continue
         held = role(file, func)
         if held is None or not held.build.clip or held.build.wrapper:
@@ -139,6 +139,17 @@ def module_clip(file: SourceFile) -> Build | None:
 
 def _recipe(profile: Profile) -> tuple:
     return profile.mean, profile.std, profile.interpolation, profile.resize_mode
+
+
+def _may_hold_model(file: SourceFile, func: ast.AST) -> bool:
+    """A call that can be a model's or its preprocessing's: through a variable, `self.x`, or
+    `x.forward` (a library function or a method of some value is not)."""
+    if isinstance(func, ast.Name):
+        return file.qualname(func) is None  # not an imported function
+    if isinstance(func, ast.Attribute):
+        return func.attr in ("forward", "__call__") or (
+            isinstance(func.value, ast.Name) and func.value.id == "self")
+    return False
 
 
 def _images(call: ast.Call) -> tuple[ast.AST, ...]:

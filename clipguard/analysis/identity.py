@@ -66,8 +66,12 @@ def _vendored(file: SourceFile, call: ast.Call) -> bool:
 
 
 def role(file: SourceFile, node: ast.AST) -> Role | None:
-    """The model or the model's own preprocessing that `node` holds, if it can be traced."""
-    return _role(file, node, 0, set())
+    """The model or the model's own preprocessing that `node` holds, if it can be traced;
+    computed once per node."""
+    known = file.memo("clipguard.roles", lambda _: {})
+    if id(node) not in known:
+        known[id(node)] = _role(file, node, 0, set())
+    return known[id(node)]
 
 
 def _role(file: SourceFile, node: ast.AST, hops: int, seen: set) -> Role | None:

@@ -12,7 +12,6 @@ looked at, and a value that reaches no model feeds nothing.
 from __future__ import annotations
 
 import ast
-import re
 from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -28,6 +27,7 @@ from clipguard.analysis.resolve import argument_for, callers, definitions, metho
 from clipguard.analysis.source import SourceFile
 from clipguard.analysis.origins import channel_change, origins
 from clipguard.analysis.steps import steps_by_node
+from clipguard.analysis.vocab.models import holds_clip_code
 from clipguard.analysis.vocab.steps import COLLECTORS
 
 BUDGET = 20000  # nodes per walk: bounds the cost on huge generated modules
@@ -39,9 +39,6 @@ INSTANCE_OUTPUTS = ("__getitem__", "__call__", "forward", "__iter__")
 # Where images begin: nothing before them is preprocessing.
 ORIGINS = frozenset({"PIL.Image.open", "cv2.imread", "cv2.imdecode", "torchvision.io.read_image",
                      "torchvision.io.decode_image", "imageio.imread", "skimage.io.imread"})
-# Modules that may hand images to a CLIP model, told from their text.
-_SINK_TEXT = re.compile(r"clip|siglip|encode_image|get_image_features|vision_model|visual|"
-                        r"processor|pixel_values", re.IGNORECASE)
 IMPORTER_DEPTH = 3
 
 
@@ -129,6 +126,7 @@ def _state(file: SourceFile) -> _State:
 
 
 def _neighbourhood(file: SourceFile) -> list[SourceFile]:
+    """The file, and the modules within reach whose code builds or calls a CLIP model."""
     project = file.project
     if project is None:
         return [file]
@@ -141,15 +139,21 @@ def _neighbourhood(file: SourceFile) -> list[SourceFile]:
     paths.update(project.imported(here))  # helpers that hand what this module gives to a model
     found = [file]
     for path in sorted(paths - {here}):
-        try:
-            text = path.read_text(errors="replace")
-        except OSError:
-            continue
-        if _SINK_TEXT.search(text):
+        if _holds_clip_code(project, path):
             other = project.source(path)
             if other is not None:
                 found.append(other)
     return found
+
+
+def _holds_clip_code(project, path: Path) -> bool:
+    known = project.memo("clipguard.holds_clip_code", dict)
+    if path not in known:
+        try:
+            known[path] = holds_clip_code(path.read_bytes())
+        except OSError:
+            known[path] = False
+    return known[path]
 
 
 class _Walk:

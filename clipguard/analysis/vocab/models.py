@@ -32,3 +32,22 @@ MODEL_LIKE = re.compile(r"(^|_)(model|net|backbone|encoder|classifier|cnn|resnet
 # A checkpoint file whose name says it holds CLIP weights (`ViT16_clip_backbone.pth`).
 CLIP_CHECKPOINT = re.compile(r"clip[^/\\]*\.(pth|pt|bin|ckpt|safetensors)$|"
                              r"(^|[/\\])[^/\\]*clip[^/\\]*[/\\]", re.IGNORECASE)
+
+# Code that builds or calls a CLIP-family model, read from a module's bytes before parsing it:
+# encoder calls, the factories, and checkpoint names handed to `from_pretrained`, timm or a config.
+CLIP_CODE = re.compile(
+    rb"\.(?:encode_image|encode_text|get_image_features|get_text_features)\(|clip\.load\(|"
+    rb"create_model_and_transforms\(|create_model_from_pretrained\(|open_clip\.create_model\(|"
+    rb"(?:CLIP|Siglip2?|AltCLIP|ChineseCLIP)\w*\.from_pretrained\(|"
+    rb"(?:from_pretrained|create_model)\(\s*[\"'][^\"'\n]*(?:clip|siglip)|"
+    rb"(?:type|pretrained|checkpoint)\s*=\s*[\"'][^\"'\n]*clip",
+    re.IGNORECASE)
+
+
+def holds_clip_code(data: bytes) -> bool:
+    """Whether a module's code (not a doctest or a comment) builds or calls a CLIP model."""
+    for match in CLIP_CODE.finditer(data):
+        start = data.rfind(b"\n", 0, match.start()) + 1
+        if not data[start:match.start()].lstrip().startswith((b">>>", b"...", b"#")):
+            return True
+    return False

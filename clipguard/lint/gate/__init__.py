@@ -73,14 +73,12 @@ def select_rules(scans: dict[Path, Scan], project: Project, rules: tuple[type[Ru
     imported = [r for r in rules if r.imported_triggers]
     for scan in scans.values():
         imports(scan)
-    markers = [s.file.path for s in scans.values() if s.mentions_clip]
-    context = set(markers)
-    # the modules CLIP code imports (at any depth the analysis follows) that prepare images, and
-    # the modules importing a module that builds CLIP or hands out its features
-    for path in _closure(markers, project.imported, scans):
-        if prepares(path):
-            context.add(path)
-    context |= _closure([s.file.path for s in scans.values() if s.builds_clip], project.importers, scans)
+    context = {s.file.path for s in scans.values() if s.mentions_clip}
+    # From the modules whose code builds or calls a CLIP model: the modules importing them, and
+    # the modules all of those import (at the depth the analysis follows) that prepare images.
+    sources = [s.file.path for s in scans.values() if s.builds_clip]
+    users = set(sources) | _closure(sources, project.importers, scans)
+    context |= users | {p for p in _closure(list(users), project.imported, scans) if prepares(p)}
     selected: dict[Path, tuple[str, ...]] = {}
     for path in context:
         scan = scans[path]

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-import re
+
+from clipguard.analysis.vocab.models import holds_clip_code
 
 # Signs that a module uses a CLIP-family model, searched in the lower-cased bytes. Deliberately
 # broad: a false "yes" costs one parse, a false "no" a missed finding. Besides these, any "clip"
@@ -18,11 +19,6 @@ NOT_CLIP = (b"clip_grad", b"gradient_clip", b".clip(", b"clip_sample", b"clippin
             b"clip_norm", b"clip_by_", b"clip_coef", b"clip_eps", b"clip_param", b"clip_ratio",
             b"clip_min", b"clip_max", b"clip_low", b"clip_high", b"clip_thresh", b"clip_limit",
             b"clip_loss")
-ENCODERS = (b"encode_image", b"encode_text", b"get_image_features", b"get_text_features")
-# Where CLIP models are built or features come from: importers of such a module may use CLIP.
-# Calls, not mentions: documentation utilities that name these methods are imported everywhere.
-CLIP_SOURCES = (*(b"." + m + b"(" for m in ENCODERS),
-                b"clip.load(", b"create_model_and_transforms(", b"create_model_from_pretrained(")
 # A module that does not mention CLIP matters only if it prepares images (a pipeline its
 # CLIP-using importers apply): it then names an image library or a normalization config.
 IMAGE_WORK = (b"torchvision", b"albumentations", b"cv2", b"PIL", b"kornia", b"interpolate",
@@ -41,25 +37,6 @@ def prepares_images(data: bytes) -> bool:
     return any(word in data for word in IMAGE_WORK)
 
 
-# transformers CLIP-family classes or checkpoints loaded with `from_pretrained`
-HF_CLIP_SOURCE = re.compile(rb"(?:CLIP|Siglip2?|AltCLIP|ChineseCLIP)\w*\.from_pretrained\(|"
-                            rb"from_pretrained\(\s*[\"'][^\"'\n]*(?:clip|siglip)", re.IGNORECASE)
-
-
 def has_clip_source(data: bytes) -> bool:
     """Whether code (not a docstring example or a comment) builds a CLIP model or calls one."""
-    return any(_in_code(data, m.start()) for m in _SOURCES.finditer(data)) if _hints(data) else False
-
-
-_SOURCES = re.compile(b"|".join(re.escape(s) for s in CLIP_SOURCES) + b"|" + HF_CLIP_SOURCE.pattern,
-                      re.IGNORECASE)
-
-
-def _hints(data: bytes) -> bool:
-    return any(source in data for source in CLIP_SOURCES) or b"from_pretrained(" in data
-
-
-def _in_code(data: bytes, position: int) -> bool:
-    """Not on a line that is a doctest (`>>> `, `... `) or a comment."""
-    start = data.rfind(b"\n", 0, position) + 1
-    return not data[start:position].lstrip().startswith((b">>>", b"...", b"#"))
+    return holds_clip_code(data)
