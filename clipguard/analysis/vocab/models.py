@@ -1,6 +1,6 @@
 """CLIP-family models as libraries build and call them.
 
-Sources: openai/CLIP `clip.load`; open_clip 3.x factories; transformers 5.x model and processor
+Sources: openai/CLIP `clip.load`; open_clip 3.x factories (and EVA-CLIP's `eva_clip`); transformers 5.x model and processor
 classes (CLIP, SigLIP, SigLIP 2, AltCLIP, Chinese-CLIP, MetaCLIP 2); timm model names with
 `clip`; the checkpoint file names of openai/CLIP's `_MODELS`.
 """
@@ -10,6 +10,9 @@ from __future__ import annotations
 import re
 
 OPEN_CLIP_BUILDERS = ("create_model_and_transforms", "create_model", "create_model_from_pretrained")
+# Packages with open_clip's factories: open_clip itself and EVA-CLIP's fork of it, `eva_clip`
+# (diffusers' ConsisID repackaging, `consisid_eva_clip`, is left out: see docs/decisions.md).
+OPEN_CLIP_ROOTS = ("open_clip", "open_clip_torch", "eva_clip")
 # transformers classes of the CLIP family that take images (text-only classes build no image model)
 HF_CLIP_MODELS = re.compile(r"^(CLIP|Siglip2?|AltCLIP|ChineseCLIP|MetaClip2?)(Model|VisionModel\w*)$")
 HF_CLIP_PROCESSORS = re.compile(r"^(CLIP|Siglip2?|AltCLIP|ChineseCLIP)(Processor|ImageProcessor\w*|FeatureExtractor)$")
