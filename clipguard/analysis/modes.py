@@ -14,7 +14,7 @@ import ast
 from dataclasses import dataclass
 
 from clipguard.analysis.flow import FUNCTIONS, flow_of
-from clipguard.analysis.identity import role
+from clipguard.analysis.identity import builds, role
 from clipguard.analysis.imports import dotted_name
 from clipguard.analysis.models import Build
 from clipguard.analysis.nodes import all_nodes, constant, keyword, walk
@@ -31,6 +31,7 @@ from clipguard.analysis.vocab.modes import (
 )
 
 NEARBY = 2  # import edges between a use and a visible switch to eval mode
+BUILDER_DEPTH = 4  # import edges between a use and the module that builds its model
 MAX_BASES = 4
 
 
@@ -93,7 +94,7 @@ def eval_mode(file: SourceFile, use: FeatureUse) -> str:
             return "eval"
         if _module_like(file, holder, 0):
             return "unknown"
-    for other in _near(file):
+    for other in _near(file, use.build):
         if any(switched.node is use.build.node for switched in _switched(other)):
             return "eval"
     return "train"
@@ -129,20 +130,24 @@ def _is_switch(call: ast.Call) -> bool:
     return False
 
 
-def _near(file: SourceFile) -> list[SourceFile]:
-    """This module and the project modules within a few import edges that switch something."""
+def _near(file: SourceFile, build: Build) -> list[SourceFile]:
+    """This module, the project modules within a few import edges that switch something, and the
+    module that builds the model, wherever it is."""
     found = [file]
     project = file.project
     if project is None:
         return found
-    for path in sorted(project.nearby(file.path, NEARBY)):
+    factory = build.factory.rsplit(".", 1)[-1].encode()
+    close = project.nearby(file.path, NEARBY)
+    for path in sorted(project.nearby(file.path, BUILDER_DEPTH)):
         try:
             data = path.read_bytes()
         except OSError:
             continue
-        if b".eval(" in data or b".train(" in data:
+        near = path in close
+        if (near and (b".eval(" in data or b".train(" in data)) or factory in data:
             other = project.source(path)
-            if other is not None:
+            if other is not None and (near or any(b is build for b in builds(other).values())):
                 found.append(other)
     return found
 

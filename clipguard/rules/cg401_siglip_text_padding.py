@@ -21,6 +21,7 @@ class SiglipTextPadding(Rule):
     summary = 'SigLIP text tokenized by transformers without `padding="max_length"`'
     fix_applicability = "unsafe"
     triggers = (b"iglip",)
+    imported_triggers = (b"iglip",)  # a loader of the SigLIP tokenizer or model
     valid = (
         # The SigLIP model card.
         """\

@@ -15,7 +15,8 @@ class TokenizerMismatch(Rule):
     message = "text for an open_clip model is tokenized by another model's tokenizer"
     summary = "`open_clip.tokenize`/`clip.tokenize` for a model whose tokenizer is another"
     fix_applicability = "unsafe"
-    triggers = (b"tokenize", b"get_tokenizer")
+    triggers = (b"tokenize(", b"get_tokenizer")
+    imported_triggers = (b"tokenize(", b"get_tokenizer")  # a helper that tokenizes
     valid = (
         # The model's own tokenizer.
         """\
