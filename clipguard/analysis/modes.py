@@ -13,7 +13,7 @@ from __future__ import annotations
 import ast
 from dataclasses import dataclass
 
-from clipguard.analysis.flow import FUNCTIONS, flow_of
+from clipguard.analysis.flow import flow_of
 from clipguard.analysis.identity import builds, role
 from clipguard.analysis.imports import dotted_name
 from clipguard.analysis.models import Build
@@ -24,6 +24,7 @@ from clipguard.analysis.vocab.models import TOWERS
 from clipguard.analysis.vocab.modes import (
     FEATURE_METHODS,
     GRADIENT_OFF,
+    GRADIENT_WORDS,
     MODULE_BASES,
     PLAIN_BASES,
     STEPPERS,
@@ -73,6 +74,8 @@ def model_build(file: SourceFile, node: ast.AST) -> Build | None:
     """The library build whose model `node` holds, or one of its towers (`model.visual`, or a
     name bound to it)."""
     held = role(file, node)
+    if held is not None and held.kind == "model" and _unpacked_after_model(file, node):
+        return None
     if held is None:
         tower = node
         if isinstance(node, ast.Name):
@@ -83,6 +86,32 @@ def model_build(file: SourceFile, node: ast.AST) -> Build | None:
     if held is None or held.kind != "model" or not held.build.factory:
         return None
     return held.build
+
+
+def _unpacked_after_model(file: SourceFile, node: ast.AST) -> bool:
+    """`self.x` bound past the first place of a tuple (`self.model, _, self.x = factory(...)`):
+    not the model, though `identity.role` of a `self` attribute does not tell the places apart."""
+    if not (
+        isinstance(node, ast.Attribute)
+        and isinstance(node.value, ast.Name)
+        and node.value.id == "self"
+    ):
+        return False
+    flow = flow_of(file)
+    owner = flow.enclosing_class(flow.scope.get(id(node), file.tree))
+    for statement in walk(owner) if owner is not None else ():
+        for target in statement.targets if isinstance(statement, ast.Assign) else ():
+            places = target.elts if isinstance(target, (ast.Tuple, ast.List)) else []
+            if any(
+                i > 0
+                and isinstance(e, ast.Attribute)
+                and e.attr == node.attr
+                and isinstance(e.value, ast.Name)
+                and e.value.id == "self"
+                for i, e in enumerate(places)
+            ):
+                return True
+    return False
 
 
 def eval_mode(file: SourceFile, use: FeatureUse) -> str:
@@ -196,24 +225,34 @@ def _module_like(file: SourceFile, holder: tuple[SourceFile, ast.ClassDef], dept
 
 def _no_grad(file: SourceFile, call: ast.Call) -> bool:
     """Under a context or decorator that turns gradients off, or after a statement that does."""
-    child: ast.AST = call
-    for parent, field in flow_of(file).ancestors(call):
-        if isinstance(parent, (ast.With, ast.AsyncWith)):
-            switches = [item.context_expr for item in parent.items]
-        elif isinstance(parent, FUNCTIONS):
-            switches = parent.decorator_list
-        else:
-            switches = []
-        if any(_gradient_off(file, switch) for switch in switches):
-            return True
-        if isinstance(parent, (ast.Lambda, ast.ClassDef)):
-            return False
-        if isinstance(parent, (ast.Module, *FUNCTIONS)) and field == "body":
-            before = parent.body[: parent.body.index(child)]
-            if any(isinstance(s, ast.Expr) and _gradient_off(file, s.value) for s in before):
-                return True
-        child = parent
-    return False
+    return id(call) in file.memo("clipguard.gradient_free", _gradient_free)
+
+
+def _gradient_free(file: SourceFile) -> set[int]:
+    """The ids of the nodes that run with gradients off."""
+    if not any(word in file.text for word in GRADIENT_WORDS):
+        return set()
+    regions: list[ast.AST] = []
+    for node in all_nodes(file):
+        kind = type(node)
+        if kind is ast.With or kind is ast.AsyncWith:
+            if any(_gradient_off(file, item.context_expr) for item in node.items):
+                regions.extend(node.body)
+        elif kind is ast.FunctionDef or kind is ast.AsyncFunctionDef or kind is ast.Module:
+            if kind is not ast.Module and any(_gradient_off(file, d) for d in node.decorator_list):
+                regions.extend(node.body)
+                continue
+            off = [
+                i
+                for i, s in enumerate(node.body)
+                if type(s) is ast.Expr and _gradient_off(file, s.value)
+            ]
+            regions.extend(node.body[off[0] + 1 :] if off else ())
+    found: set[int] = set()
+    for region in regions:
+        if id(region) not in found:  # nested regions are walked once
+            found.update(id(inner) for inner in walk(region))
+    return found
 
 
 def _gradient_off(file: SourceFile, node: ast.AST) -> bool:

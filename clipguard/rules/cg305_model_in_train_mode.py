@@ -30,7 +30,9 @@ class ModelInTrainMode(Rule):
     )
     summary = "An open_clip (or eva_clip) model computes inference features without `.eval()`"
     fix_applicability = "unsafe"
-    triggers = (b"no_grad", b"inference_mode", b"set_grad_enabled")
+    # The model's library or an encoder named in the file, or an imported loader that builds one.
+    triggers = (b"open_clip", b"eva_clip", b"create_model", b"encode_image", b"encode_text")
+    imported_triggers = (b"create_model",)
     valid = (
         # The open_clip README.
         """\

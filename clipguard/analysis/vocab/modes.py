@@ -12,6 +12,7 @@ from clipguard.analysis.vocab.models import IMAGE_ENCODER_METHODS, TOWERS
 FEATURE_METHODS = frozenset(
     {*IMAGE_ENCODER_METHODS, "encode_text", "get_text_features", "forward", *TOWERS}
 )
+GRADIENT_WORDS = ("no_grad", "inference_mode", "set_grad_enabled")
 GRADIENT_OFF = frozenset(
     {
         "torch.no_grad",
