@@ -128,3 +128,16 @@ def test_tokens_are_traced_to_the_model_through_helpers_and_attributes():
     assert given.consumer.model_name == "nllb-clip-base"
     assert [(m.call.lineno, m.kind) for m in given.made_by] == [(8, CLIP_BPE)]
     assert [f.line for f in run_example(CG402, file.text)] == [8]
+
+
+def test_clip_s_tokenize_kept_under_another_name_is_still_clip_s_tokenizer():
+    code = textwrap.dedent("""\
+        import clip
+        import open_clip
+        model = open_clip.create_model("ViT-B-16-SigLIP", pretrained="webli")
+        tokenize = clip.tokenize
+        features = model.encode_text(tokenize(["a cat"]))
+        """)
+    (finding,) = run_example(CG402, code)
+    assert finding.line == 5
+    assert 'open_clip.get_tokenizer("ViT-B-16-SigLIP")(["a cat"])' in fix_all(code, [finding])

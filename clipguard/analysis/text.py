@@ -80,10 +80,8 @@ def _tokenizing_calls(file: SourceFile) -> list[Tokenizing]:
 
 def tokenizing(file: SourceFile, call: ast.Call) -> Tokenizing | None:
     """How `call` tokenizes text, if it does."""
-    name = file.qualname(call.func) or ""
-    if name in CLIP_TOKENIZE:
-        length = argument(call, 1, "context_length")
-        return Tokenizing(file, call, CLIP_BPE, context_length=constant(length) if length else None)
+    if (file.qualname(call.func) or "") in CLIP_TOKENIZE:
+        return _clip_bpe(file, call)
     func = call.func
     tokenizer = (
         func.value if isinstance(func, ast.Attribute) and func.attr in TOKENIZER_METHODS else func
@@ -97,6 +95,8 @@ def tokenizing(file: SourceFile, call: ast.Call) -> Tokenizing | None:
     if maker is None:
         return None
     other, made = maker
+    if not isinstance(made, ast.Call):
+        return _clip_bpe(file, call)  # `tokenize = clip.tokenize`, called later
     name = other.qualname(made.func) or ""
     given = string(argument(made, 0, "model_name", "pretrained_model_name_or_path"), flow_of(other))
     if name in OPEN_CLIP_GET_TOKENIZER:
@@ -104,13 +104,20 @@ def tokenizing(file: SourceFile, call: ast.Call) -> Tokenizing | None:
     return _transformers(file, call, tokenizer, name, given)
 
 
-def _maker(file: SourceFile, node: ast.AST, hops: int) -> tuple[SourceFile, ast.Call] | None:
+def _clip_bpe(file: SourceFile, call: ast.Call) -> Tokenizing:
+    length = argument(call, 1, "context_length")
+    return Tokenizing(file, call, CLIP_BPE, context_length=constant(length) if length else None)
+
+
+def _maker(file: SourceFile, node: ast.AST, hops: int) -> tuple[SourceFile, ast.AST] | None:
     """The library call that made the tokenizer `node` holds (a transformers `from_pretrained`,
-    `open_clip.get_tokenizer`): through names, parameters, `self` attributes, a processor's
-    `.tokenizer` and the returns of project functions, not into project classes (whose own
-    `__call__` tokenizes as it likes)."""
+    `open_clip.get_tokenizer`), or CLIP's `tokenize` function itself: through names, parameters,
+    `self` attributes, a processor's `.tokenizer` and the returns of project functions, not into
+    project classes (whose own `__call__` tokenizes as it likes)."""
     if hops > MAX_HOPS:
         return None
+    if isinstance(node, (ast.Name, ast.Attribute)) and file.qualname(node) in CLIP_TOKENIZE:
+        return file, node
     if isinstance(node, ast.Call):
         name = file.qualname(node.func) or ""
         if name.startswith("transformers.") or name in OPEN_CLIP_GET_TOKENIZER:
