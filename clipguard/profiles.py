@@ -232,9 +232,12 @@ class TextProfile:
 
 @cache
 def _tokenizer_table() -> dict[str, TextProfile]:
-    data = json.loads(resources.files("clipguard.data").joinpath("open_clip_tokenizers.json").read_text())
-    return {model.lower(): TextProfile(model, row["tokenizer"], row["context_length"])
-            for model, row in data["models"].items()}
+    path = resources.files("clipguard.data").joinpath("open_clip_tokenizers.json")
+    data = json.loads(path.read_text())
+    return {
+        model.lower(): TextProfile(model, row["tokenizer"], row["context_length"])
+        for model, row in data["models"].items()
+    }
 
 
 def open_clip_text(name: str | None) -> TextProfile | None:
@@ -243,14 +246,15 @@ def open_clip_text(name: str | None) -> TextProfile | None:
     if not name:
         return None
     if name.startswith("hf-hub:"):
-        name = _hub_models().get(name[len("hf-hub:"):].lower().rstrip("/"), "")
+        name = _hub_models().get(name[len("hf-hub:") :].lower().rstrip("/"), "")
     return _tokenizer_table().get(name.lower())
 
 
 @cache
 def _hub_models() -> dict[str, str]:
-    data = json.loads(resources.files("clipguard.data").joinpath("open_clip_pretrained.json").read_text())
-    return {row["hf_hub"].lower(): row["model"] for row in data["tags"] if row["hf_hub"]}
+    path = resources.files("clipguard.data").joinpath("open_clip_pretrained.json")
+    rows = json.loads(path.read_text())["tags"]
+    return {row["hf_hub"].lower(): row["model"] for row in rows if row["hf_hub"]}
 
 
 def siglip_generation(name: str | None) -> int | None:

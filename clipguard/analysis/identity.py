@@ -151,14 +151,19 @@ def _name_role(file: SourceFile, name: ast.Name, hops: int, seen: set) -> Role |
     return None
 
 
-def _unpacked_return(file: SourceFile, call: ast.Call, index: int, hops: int, seen: set) -> Role | None:
+def _unpacked_return(
+    file: SourceFile, call: ast.Call, index: int, hops: int, seen: set
+) -> Role | None:
     """What element `index` of the tuple a project function returns holds (`model, tf = load()`)."""
     for definition in definitions(file, call.func):
         if not isinstance(definition.node, (ast.FunctionDef, ast.AsyncFunctionDef)):
             continue
         for value in returned(definition.node):
-            if isinstance(value, ast.Tuple) and index < len(value.elts) \
-                    and not any(isinstance(e, ast.Starred) for e in value.elts):
+            if (
+                isinstance(value, ast.Tuple)
+                and index < len(value.elts)
+                and not any(isinstance(e, ast.Starred) for e in value.elts)
+            ):
                 found = _role(definition.file, value.elts[index], hops + 1, seen)
                 if found is not None:
                     return found

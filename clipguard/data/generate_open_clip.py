@@ -54,7 +54,11 @@ def write_tokenizers(open_clip) -> None:
         if text.get("hf_tokenizer_name"):
             tokenizer = f"hf:{text['hf_tokenizer_name']}"
         elif "siglip" in model.lower():
-            tokenizer = "siglip:" + ("gemma" if "siglip2" in model.lower() else "mc4" if "i18n" in model.lower() else "c4-en")
+            lowered = model.lower()
+            vocabulary = (
+                "gemma" if "siglip2" in lowered else "mc4" if "i18n" in lowered else "c4-en"
+            )
+            tokenizer = f"siglip:{vocabulary}"
         models[model] = {"tokenizer": tokenizer, "context_length": text.get("context_length", 77)}
     out = Path(__file__).with_name("open_clip_tokenizers.json")
     source = f"open_clip {open_clip.__version__} model configs (text_cfg) and factory.get_tokenizer"

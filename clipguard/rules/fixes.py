@@ -282,8 +282,12 @@ def _divides_by_norm(file: SourceFile) -> bool:
 
 def exp_edit(file: SourceFile, factor: ast.AST, tensor: bool) -> Edit | None:
     """`.exp()` on a log-space scale where it is a factor (before an `.item()`), if it is a tensor."""
-    if isinstance(factor, ast.Call) and isinstance(factor.func, ast.Attribute) \
-            and factor.func.attr == "item" and not factor.args:
+    if (
+        isinstance(factor, ast.Call)
+        and isinstance(factor.func, ast.Attribute)
+        and factor.func.attr == "item"
+        and not factor.args
+    ):
         _, _, line, column = file.span(factor.func.value)
         return file.insert(line, column, ".exp()")
     if not tensor:
@@ -307,8 +311,8 @@ def eval_edit(file: SourceFile, statement: ast.stmt, target: ast.AST) -> Edit | 
 
 def padding_edits(file: SourceFile, call: ast.Call, max_length: int | None) -> list[Edit]:
     """`padding="max_length"` in a tokenizing call (and `max_length=` when asked and missing)."""
-    length = "" if max_length is None or keyword(call, "max_length") is not None \
-        else f", max_length={max_length}"
+    wanted = max_length is not None and keyword(call, "max_length") is None
+    length = f", max_length={max_length}" if wanted else ""
     padding = keyword(call, "padding")
     if padding is None:
         return [keyword_edit(file, call, "padding", '"max_length"' + length)]
