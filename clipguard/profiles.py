@@ -203,3 +203,64 @@ def checkpoint_profile(name: str) -> Profile | None:
 def resolve(name: str) -> Profile | None:
     """The profile for a user-given model name: `lookup`, then checkpoints, then the family."""
     return lookup(name) or checkpoint_profile(name) or model_family_profile(name)
+
+
+# Text side. open_clip's `tokenize` and openai/CLIP's `clip.tokenize` are CLIP's byte-pair encoder
+# at 77 tokens; `open_clip.get_tokenizer(model)` gives each model its own (the stored table).
+CLIP_BPE = "clip-bpe"
+CLIP_CONTEXT = 77
+# What SigLIP's text tower was trained on: text padded to a fixed 64 tokens (the model cards ask
+# for `padding="max_length"`, SigLIP 2's standalone Gemma tokenizer also for `max_length=64`).
+# transformers 5.x: `SiglipTokenizer` has `model_max_length=64` but pads only when asked;
+# `Siglip2Processor` pads to 64 by default (its `text_kwargs`), `SiglipProcessor` does not.
+SIGLIP_TEXT_LENGTH = 64
+
+
+@dataclass(frozen=True)
+class TextProfile:
+    """How one open_clip model's text must be tokenized."""
+
+    model: str
+    tokenizer: str  # CLIP_BPE, `hf:<tokenizer id>` or `siglip:<vocabulary>`
+    context_length: int
+
+    @property
+    def clip_bpe(self) -> bool:
+        """Whether `open_clip.tokenize` / `clip.tokenize` make exactly this model's tokens."""
+        return self.tokenizer == CLIP_BPE and self.context_length == CLIP_CONTEXT
+
+
+@cache
+def _tokenizer_table() -> dict[str, TextProfile]:
+    path = resources.files("clipguard.data").joinpath("open_clip_tokenizers.json")
+    data = json.loads(path.read_text())
+    return {
+        model.lower(): TextProfile(model, row["tokenizer"], row["context_length"])
+        for model, row in data["models"].items()
+    }
+
+
+def open_clip_text(name: str | None) -> TextProfile | None:
+    """What `open_clip.get_tokenizer(name)` gives for an open_clip model name (`ViT-B-16-SigLIP`,
+    or `hf-hub:timm/...` of a pretrained tag), or None when the name is not in the table."""
+    if not name:
+        return None
+    if name.startswith("hf-hub:"):
+        name = _hub_models().get(name[len("hf-hub:") :].lower().rstrip("/"), "")
+    return _tokenizer_table().get(name.lower())
+
+
+@cache
+def _hub_models() -> dict[str, str]:
+    path = resources.files("clipguard.data").joinpath("open_clip_pretrained.json")
+    rows = json.loads(path.read_text())["tags"]
+    return {row["hf_hub"].lower(): row["model"] for row in rows if row["hf_hub"]}
+
+
+def siglip_generation(name: str | None) -> int | None:
+    """2 for a SigLIP 2 class or checkpoint name (`Siglip2Processor`, `google/siglip2-base-...`),
+    1 for a SigLIP one, else None."""
+    lowered = (name or "").lower()
+    if "siglip2" in lowered or "siglip-2" in lowered:
+        return 2
+    return 1 if "siglip" in lowered else None

@@ -161,6 +161,29 @@ def _name_role(file: SourceFile, name: ast.Name, hops: int, seen: set) -> Role |
             return Role("model" if index == 0 else "transform", found.build, index, found.file)
         if found is not None and index is None:
             return found
+        if found is None and index is not None and isinstance(binding.value, ast.Call):
+            found = _unpacked_return(file, binding.value, index, hops, seen)
+            if found is not None:
+                return found
+    return None
+
+
+def _unpacked_return(
+    file: SourceFile, call: ast.Call, index: int, hops: int, seen: set
+) -> Role | None:
+    """What element `index` of the tuple a project function returns holds (`model, tf = load()`)."""
+    for definition in definitions(file, call.func):
+        if not isinstance(definition.node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            continue
+        for value in returned(definition.node):
+            if (
+                isinstance(value, ast.Tuple)
+                and index < len(value.elts)
+                and not any(isinstance(e, ast.Starred) for e in value.elts)
+            ):
+                found = _role(definition.file, value.elts[index], hops + 1, seen)
+                if found is not None:
+                    return found
     return None
 
 
@@ -210,7 +233,7 @@ def _class_build(file: SourceFile, cls: ast.ClassDef, call: ast.AST) -> Build:
             continue
         build = known.get(id(node))
         if build is not None and build.clip and not build.processor:
-            return replace(build, node=call, trusted=False, wrapper=True)
+            return replace(build, node=call, trusted=False, wrapper=True, factory="")
         if _loads_clip_weights(file, node):
             return Build(call, True, default_profile(), False, trusted=False, wrapper=True)
     for base in cls.bases:

@@ -1,7 +1,7 @@
 """Which image models a module builds, and the preprocessing profile of each CLIP-family one.
 
 Recognised CLIP builds: `clip.load`, open_clip's `create_model_and_transforms` /
-`create_model` / `create_model_from_pretrained`, transformers CLIP/SigLIP classes and
+`create_model` / `create_model_from_pretrained` (and eva_clip's, which share their names), transformers CLIP/SigLIP classes and
 `Auto*` classes with a CLIP checkpoint, timm models with `clip` in the name, and config dicts
 whose backbone type or `pretrained` path names CLIP. Non-CLIP builds: torchvision models, other
 timm and transformers models, `torch.hub.load`, and config backbones of another type.
@@ -11,13 +11,21 @@ from __future__ import annotations
 
 import ast
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from clipguard.analysis.vocab.models import (
-    CLIP_WORD, HF_AUTO_MODELS, HF_AUTO_PROCESSORS, HF_CLIP_MODELS, HF_CLIP_PROCESSORS, HF_NOT_IMAGE,
-    OPEN_CLIP_BUILDERS, OPENAI_CHECKPOINT,
+    CLIP_WORD,
+    HF_AUTO_MODELS,
+    HF_AUTO_PROCESSORS,
+    HF_CLIP_MODELS,
+    HF_CLIP_PROCESSORS,
+    HF_NOT_IMAGE,
+    OPEN_CLIP_BUILDERS,
+    OPEN_CLIP_ROOTS,
+    OPENAI_CHECKPOINT,
 )
 from clipguard.profiles import Profile, lookup, model_family_profile, open_clip_table
+
 
 @dataclass(frozen=True)
 class Build:
@@ -31,6 +39,10 @@ class Build:
     processor: bool = False
     vendored: bool = False  # a project copy of the library's loader: its preprocessing may differ
     wrapper: bool = False  # a project class holding the model: its own code hands it the images
+    # The library function or class that built it, qualified (`open_clip.create_model`); empty
+    # for a project class that wraps one.
+    factory: str = ""
+    model_name: str | None = None  # the model name or checkpoint as the code spells it
 
 
 def default_profile(n_px: int = 224) -> Profile:
@@ -81,13 +93,21 @@ def classify(file, call: ast.Call, flow) -> Build | None:
     qualified = file.qualname(call.func)
     if qualified is None:
         return None
+    build = _classify(qualified, call, flow)
+    if build is None:
+        return None
+    name = argument(call, 0, "model_name", "name", "pretrained_model_name_or_path")
+    return replace(build, factory=qualified, model_name=string(name, flow))
+
+
+def _classify(qualified: str, call: ast.Call, flow) -> Build | None:
     parts = qualified.split(".")
     root, last = parts[0], parts[-1]
     if last == "load" and (root == "clip" or (len(parts) >= 2 and parts[-2] == "clip")):
         # openai/CLIP, or a copy of it vendored in a package (`big_sleep.clip.load`)
         profile, known = profile_for(string(argument(call, 0, "name"), flow))
         return Build(call, True, profile, known, trusted=True)
-    if root in ("open_clip", "open_clip_torch") and last in OPEN_CLIP_BUILDERS:
+    if root in OPEN_CLIP_ROOTS and last in OPEN_CLIP_BUILDERS:
         name = string(argument(call, 0, "model_name"), flow)
         pretrained = string(argument(call, 1, "pretrained"), flow)
         profile, known = profile_for(name, pretrained)

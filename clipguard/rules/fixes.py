@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import ast
 
-from clipguard.analysis.statistics import CLIP_NAME, Statistic, clip_values, format_triple, scale_of
-from clipguard.analysis.nodes import all_nodes
+from clipguard.analysis.nodes import all_nodes, keyword
 from clipguard.analysis.source import SourceFile
 from clipguard.analysis.states import Operand
+from clipguard.analysis.statistics import CLIP_NAME, Statistic, clip_values, format_triple, scale_of
 from clipguard.diagnostics import Edit
 
 TORCHVISION_MODE = "torchvision.transforms.InterpolationMode"
@@ -275,3 +275,55 @@ def _divides_by_norm(file: SourceFile) -> bool:
         return False
 
     return file.memo("clipguard.divides_by_norm", scan)
+
+
+# --- logit scales, eval mode and tokenizers -----------------------------------------------------
+
+
+def exp_edit(file: SourceFile, factor: ast.AST, tensor: bool) -> Edit | None:
+    """`.exp()` on a log-space scale where it is a factor (before an `.item()`), if it is a tensor."""
+    if (
+        isinstance(factor, ast.Call)
+        and isinstance(factor.func, ast.Attribute)
+        and factor.func.attr == "item"
+        and not factor.args
+    ):
+        _, _, line, column = file.span(factor.func.value)
+        return file.insert(line, column, ".exp()")
+    if not tensor:
+        return None
+    _, _, line, column = file.span(factor)
+    return file.insert(line, column, ".exp()")
+
+
+def eval_edit(file: SourceFile, statement: ast.stmt, target: ast.AST) -> Edit | None:
+    """A line `target.eval()` after `statement`, when the statement has its lines to itself."""
+    line = file.lines[statement.lineno - 1]
+    indent = line[: file.column(statement.lineno, statement.col_offset) - 1]
+    end_line = statement.end_lineno or statement.lineno
+    _, _, _, end_column = file.span(statement)
+    rest = file.lines[end_line - 1][end_column - 1 :].strip()
+    if indent.strip() or (rest and not rest.startswith("#")):
+        return None  # `if x: model = ...` or `model = ...; other()`
+    end = len(file.lines[end_line - 1]) + 1
+    return file.insert(end_line, end, f"{file.newline}{indent}{file.segment(target)}.eval()")
+
+
+def padding_edits(file: SourceFile, call: ast.Call, max_length: int | None) -> list[Edit]:
+    """`padding="max_length"` in a tokenizing call (and `max_length=` when asked and missing)."""
+    wanted = max_length is not None and keyword(call, "max_length") is None
+    length = f", max_length={max_length}" if wanted else ""
+    padding = keyword(call, "padding")
+    if padding is None:
+        return [keyword_edit(file, call, "padding", '"max_length"' + length)]
+    return [file.replace(padding, '"max_length"' + length)]
+
+
+def get_tokenizer_edits(file: SourceFile, call: ast.Call, model_name: str) -> list[Edit] | None:
+    """`open_clip.tokenize(texts)` -> `open_clip.get_tokenizer(NAME)(texts)`."""
+    if len(call.args) != 1 or call.keywords:
+        return None  # a context length or other arguments the model's own tokenizer would not take
+    open_clip, imports = _binding(file, "open_clip", "open_clip", "import open_clip")
+    if open_clip is None:
+        return None
+    return [file.replace(call.func, f'{open_clip}.get_tokenizer("{model_name}")'), *imports]

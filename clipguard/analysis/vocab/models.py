@@ -1,6 +1,6 @@
 """CLIP-family models as libraries build and call them.
 
-Sources: openai/CLIP `clip.load`; open_clip 3.x factories; transformers 5.x model and processor
+Sources: openai/CLIP `clip.load`; open_clip 3.x factories (and EVA-CLIP's `eva_clip`); transformers 5.x model and processor
 classes (CLIP, SigLIP, SigLIP 2, AltCLIP, Chinese-CLIP, MetaCLIP 2); timm model names with
 `clip`; the checkpoint file names of openai/CLIP's `_MODELS`.
 """
@@ -10,6 +10,9 @@ from __future__ import annotations
 import re
 
 OPEN_CLIP_BUILDERS = ("create_model_and_transforms", "create_model", "create_model_from_pretrained")
+# Packages with open_clip's factories: open_clip itself and EVA-CLIP's fork of it, `eva_clip`
+# (diffusers' ConsisID repackaging, `consisid_eva_clip`, is left out: see docs/decisions.md).
+OPEN_CLIP_ROOTS = ("open_clip", "open_clip_torch", "eva_clip")
 # transformers classes of the CLIP family that take images (text-only classes build no image model)
 HF_CLIP_MODELS = re.compile(r"^(CLIP|Siglip2?|AltCLIP|ChineseCLIP|MetaClip2?)(Model|VisionModel\w*)$")
 HF_CLIP_PROCESSORS = re.compile(r"^(CLIP|Siglip2?|AltCLIP|ChineseCLIP)(Processor|ImageProcessor\w*|FeatureExtractor)$")
@@ -40,14 +43,48 @@ CLIP_CODE = re.compile(
     rb"create_model_and_transforms\(|create_model_from_pretrained\(|open_clip\.create_model\(|"
     rb"(?:CLIP|Siglip2?|AltCLIP|ChineseCLIP)\w*\.from_pretrained\(|"
     rb"(?:from_pretrained|create_model)\(\s*[\"'][^\"'\n]*(?:clip|siglip)|"
-    rb"(?:type|pretrained|checkpoint)\s*=\s*[\"'][^\"'\n]*clip",
+    rb"(?<!\w)(?:type|pretrained|checkpoint)\s*=\s*[\"'][^\"'\n]*clip",
     re.IGNORECASE)
 
 
-def holds_clip_code(data: bytes) -> bool:
+# A class calling its own encoder method is that class, not a user of a CLIP model.
+OWN_METHOD = (b"self", b"super()", b"cls")
+
+
+# Every alternative of CLIP_CODE holds one of these (lower-cased): only lines near them are searched.
+WINDOW = 400
+CLIP_CODE_ANCHORS = (b"clip", b"siglip", b"encode_image(", b"encode_text(", b"get_image_features(",
+                     b"get_text_features(", b"create_model_and_transforms(", b"create_model_from_pretrained(")
+
+
+def holds_clip_code(data: bytes, lowered: bytes | None = None) -> bool:
     """Whether a module's code (not a doctest or a comment) builds or calls a CLIP model."""
-    for match in CLIP_CODE.finditer(data):
-        start = data.rfind(b"\n", 0, match.start()) + 1
-        if not data[start:match.start()].lstrip().startswith((b">>>", b"...", b"#")):
-            return True
+    lowered = data.lower() if lowered is None else lowered
+    for anchor in CLIP_CODE_ANCHORS:
+        at = lowered.find(anchor)
+        while at != -1:
+            if _code_match(data, *_around(lowered, at)):
+                return True
+            at = lowered.find(anchor, at + len(anchor))
+    return False
+
+
+def _around(data: bytes, at: int) -> tuple[int, int]:
+    """From the line before `at` (a call may open there) to the end of the line after, at most
+    WINDOW bytes either side."""
+    low, high = max(0, at - WINDOW), at + WINDOW
+    start = data.rfind(b"\n", low, max(low, data.rfind(b"\n", low, at)))
+    end = data.find(b"\n", data.find(b"\n", at, high) + 1, high) if b"\n" in data[at:high] else -1
+    return (low if start == -1 else start + 1), (high if end == -1 else end)
+
+
+def _code_match(data: bytes, start: int, end: int) -> bool:
+    for match in CLIP_CODE.finditer(data, start, end):
+        line = data.rfind(b"\n", 0, match.start()) + 1
+        before = data[line : match.start()]
+        if before.lstrip().startswith((b">>>", b"...", b"#")):
+            continue
+        if match.group().startswith(b".") and before.endswith(OWN_METHOD):
+            continue
+        return True
     return False

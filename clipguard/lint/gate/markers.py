@@ -37,6 +37,6 @@ def prepares_images(data: bytes) -> bool:
     return any(word in data for word in IMAGE_WORK)
 
 
-def has_clip_source(data: bytes) -> bool:
+def has_clip_source(data: bytes, lowered: bytes) -> bool:
     """Whether code (not a docstring example or a comment) builds a CLIP model or calls one."""
-    return holds_clip_code(data)
+    return holds_clip_code(data, lowered)

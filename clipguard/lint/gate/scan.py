@@ -110,7 +110,7 @@ def _learn(scan: Scan, data: bytes) -> None:
     noqa = file_noqa(data, lowered)
     scan.noqa = sorted(noqa) if noqa is not None else None
     scan.mentions_clip = has_clip_marker(lowered)
-    scan.builds_clip = scan.mentions_clip and has_clip_source(data)
+    scan.builds_clip = scan.mentions_clip and has_clip_source(data, lowered)
 
 
 def restore(scan: Scan, entry: dict) -> None:
