@@ -9,6 +9,7 @@ functions feed nothing.
 from __future__ import annotations
 
 import ast
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -64,8 +65,12 @@ def _importers_consumer(file: SourceFile, names: set[str]) -> Consumer | None:
     project = file.project
     if project is None:
         return None
+    stem = Path(file.path).stem
+    importers = [p for p in project.importers(file.path) if _may_import(project, p, stem, names)]
+    if not any(project.holds_clip_code(q) for p in importers for q in (p, *project.imported(p))):
+        return None  # no CLIP code among them: nothing to find (saves parsing them all)
     found = []
-    for path in project.importers(file.path):
+    for path in importers:
         importer = project.source(path)
         if importer is None or not _imports_any(importer, file, names):
             continue
@@ -80,6 +85,12 @@ def _importers_consumer(file: SourceFile, names: set[str]) -> Consumer | None:
         if clip is not None:
             found.append(Consumer.of(clip))
     return found[0] if found else None
+
+
+def _may_import(project, path: Path, stem: str, names: set[str]) -> bool:
+    """From bytes: whether an importer may bind one of `names`, all of them (`*`) or the module."""
+    return any(project.mentions(path, name) for name in (*names, "*")) or project.matches(
+        path, rb"import[^\n]*\b" + re.escape(stem.encode()) + rb"\b")
 
 
 def _imports_any(importer: SourceFile, file: SourceFile, names: set[str]) -> bool:

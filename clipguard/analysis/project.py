@@ -7,8 +7,10 @@ lazily, only when an analysis asks about them, and at most once per process.
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
+from clipguard.analysis.vocab.models import holds_clip_code
 from clipguard.analysis.source import SourceError, SourceFile, parse
 from clipguard.lint.notebook import is_notebook, source_text
 
@@ -137,6 +139,38 @@ class Project:
                 seen.update(frontier)
             found |= seen
         return found - {start}
+
+    def mentions(self, path: str | Path, word: str) -> bool:
+        """Whether another module's bytes hold `word`: read once, to spare parsing the modules
+        that cannot matter to a lookup."""
+        return word.encode() in self._bytes(path)
+
+    def matches(self, path: str | Path, pattern: bytes) -> bool:
+        """Whether another module's bytes match the regular expression `pattern`."""
+        return re.search(pattern, self._bytes(path)) is not None
+
+    def holds_clip_code(self, path: str | Path) -> bool:
+        """Whether another module's code builds or calls a CLIP model (`vocab.models.CLIP_CODE`)."""
+        known = self.memo("clipguard.holds_clip_code", dict)
+        path = Path(os.path.abspath(path))
+        if path not in known:
+            known[path] = holds_clip_code(self._bytes(path))
+        return known[path]
+
+    def near_clip_code(self, path: str | Path) -> bool:
+        """Whether a module holds CLIP code or imports a module that does: only such a module can
+        hand a CLIP model, or what reaches one, to the functions it calls."""
+        return self.holds_clip_code(path) or any(self.holds_clip_code(p) for p in self.imported(path))
+
+    def _bytes(self, path: str | Path) -> bytes:
+        data = self.memo("clipguard.bytes", dict)
+        path = Path(os.path.abspath(path))
+        if path not in data:
+            try:
+                data[path] = path.read_bytes()
+            except OSError:
+                data[path] = b""
+        return data[path]
 
     def source(self, path: str | Path) -> SourceFile | None:
         """Another module of the project, parsed once per process; None if it cannot be."""

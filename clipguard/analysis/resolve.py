@@ -131,8 +131,8 @@ def _callers(file: SourceFile, function: ast.AST) -> list[tuple[SourceFile, ast.
     if project is None or function not in file.tree.body:
         return found
     for path in project.importers(file.path):
-        other = project.source(path)
-        if other is None or name not in other.text:
+        other = project.source(path) if project.mentions(path, name) and project.near_clip_code(path) else None
+        if other is None:
             continue
         for call in flow_of(other).calls.get(name, []):
             if any(d.node is function for d in definitions(other, call.func)):
@@ -145,7 +145,8 @@ def _instance_calls(file: SourceFile, cls: ast.ClassDef, method: str) -> list[tu
     `loss = CLIPLoss(); loss(x)` runs `forward`, `self.loss.encode(x)` runs `encode`."""
     project = file.project
     modules = [file] + [o for p in (project.importers(file.path) if project else [])
-                        if (o := project.source(p)) is not None and cls.name in o.text]
+                        if project.mentions(p, cls.name) and project.near_clip_code(p)
+                        and (o := project.source(p)) is not None]
     found = []
     for module in modules:
         holders = _instance_holders(module, cls)

@@ -27,7 +27,6 @@ from clipguard.analysis.resolve import argument_for, callers, definitions, metho
 from clipguard.analysis.source import SourceFile
 from clipguard.analysis.origins import channel_change, origins
 from clipguard.analysis.steps import steps_by_node
-from clipguard.analysis.vocab.models import holds_clip_code
 from clipguard.analysis.vocab.steps import COLLECTORS
 
 BUDGET = 20000  # nodes per walk: bounds the cost on huge generated modules
@@ -139,21 +138,11 @@ def _neighbourhood(file: SourceFile) -> list[SourceFile]:
     paths.update(project.imported(here))  # helpers that hand what this module gives to a model
     found = [file]
     for path in sorted(paths - {here}):
-        if _holds_clip_code(project, path):
+        if project.holds_clip_code(path):
             other = project.source(path)
             if other is not None:
                 found.append(other)
     return found
-
-
-def _holds_clip_code(project, path: Path) -> bool:
-    known = project.memo("clipguard.holds_clip_code", dict)
-    if path not in known:
-        try:
-            known[path] = holds_clip_code(path.read_bytes())
-        except OSError:
-            known[path] = False
-    return known[path]
 
 
 class _Walk:

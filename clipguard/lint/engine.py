@@ -96,7 +96,8 @@ def _lint_paths(paths: list[str], settings: Settings, use_cache: bool, jobs: int
         selected = codes.get(scan.file.path, ())
         if not selected and not (scan.file.explicit or scan.mentions_clip or scan.binary):
             continue  # nothing here for any rule; files that mention CLIP are still parsed
-        deps = deps_by_path.get(str(scan.file.path)) or _deps_key(scan, project, sha_by_path)
+        deps = deps_by_path.get(str(scan.file.path)) or (
+            _deps_key(scan, project, sha_by_path) if cache is not None else "")
         deps_by_path[str(scan.file.path)] = deps
         cached = scan.cached
         if cached is not None and cached.get("sha") == scan.sha and cached.get("deps") == deps \

@@ -8,6 +8,7 @@ classes (CLIP, SigLIP, SigLIP 2, AltCLIP, Chinese-CLIP, MetaCLIP 2); timm model 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 
 OPEN_CLIP_BUILDERS = ("create_model_and_transforms", "create_model", "create_model_from_pretrained")
 # Packages with open_clip's factories: open_clip itself and EVA-CLIP's fork of it, `eva_clip`
@@ -47,7 +48,8 @@ CLIP_CODE = re.compile(
     re.IGNORECASE)
 
 
-# A class calling its own encoder method is that class, not a user of a CLIP model.
+# A class calling its own encoder method is that class, not a user of a CLIP model; so is a
+# module defining the encoder method it calls.
 OWN_METHOD = (b"self", b"super()", b"cls")
 
 
@@ -58,15 +60,22 @@ CLIP_CODE_ANCHORS = (b"clip", b"siglip", b"encode_image(", b"encode_text(", b"ge
 
 
 def holds_clip_code(data: bytes, lowered: bytes | None = None) -> bool:
-    """Whether a module's code (not a doctest or a comment) builds or calls a CLIP model."""
+    """Whether a module's code (not a docstring or a comment) builds or calls a CLIP model."""
+    return next(clip_code_positions(data, lowered), None) is not None
+
+
+def clip_code_positions(data: bytes, lowered: bytes | None = None) -> Iterator[int]:
+    """Where a module's code builds or calls a CLIP model, searched only near CLIP_CODE_ANCHORS."""
     lowered = data.lower() if lowered is None else lowered
+    found = set()
     for anchor in CLIP_CODE_ANCHORS:
         at = lowered.find(anchor)
         while at != -1:
-            if _code_match(data, *_around(lowered, at)):
-                return True
+            for position in _code_matches(data, *_around(lowered, at)):
+                if position not in found:
+                    found.add(position)
+                    yield position
             at = lowered.find(anchor, at + len(anchor))
-    return False
 
 
 def _around(data: bytes, at: int) -> tuple[int, int]:
@@ -78,13 +87,23 @@ def _around(data: bytes, at: int) -> tuple[int, int]:
     return (low if start == -1 else start + 1), (high if end == -1 else end)
 
 
-def _code_match(data: bytes, start: int, end: int) -> bool:
+def _code_matches(data: bytes, start: int, end: int) -> Iterator[int]:
     for match in CLIP_CODE.finditer(data, start, end):
         line = data.rfind(b"\n", 0, match.start()) + 1
         before = data[line : match.start()]
-        if before.lstrip().startswith((b">>>", b"...", b"#")):
+        if before.lstrip().startswith((b">>>", b"...", b"#")) or _in_docstring(data, line):
             continue
-        if match.group().startswith(b".") and before.endswith(OWN_METHOD):
+        if match.group().startswith(b".") and (before.endswith(OWN_METHOD) or _defines(data, match.group())):
             continue
-        return True
-    return False
+        yield match.start()
+
+
+def _defines(data: bytes, call: bytes) -> bool:
+    """Whether the module defines the encoder method it calls: a model implementation delegating
+    to its parts (`def get_image_features(...)` calling `self.model.get_image_features(...)`)."""
+    return b"def " + call[1:] in data
+
+
+def _in_docstring(data: bytes, at: int) -> bool:
+    """Whether `at` is inside a triple-quoted string, from the count of quotes before it."""
+    return data.count(b'"""', 0, at) % 2 == 1 or data.count(b"'''", 0, at) % 2 == 1

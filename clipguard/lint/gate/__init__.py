@@ -6,12 +6,14 @@ file's rules from its own trigger bytes and from what the modules it imports car
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from clipguard.analysis.project import Project
-from clipguard.lint.gate.carriers import names_any, trigger_carriers
+from clipguard.analysis.vocab.models import clip_code_positions
+from clipguard.lint.gate.carriers import ANY, names_any, trigger_carriers
 from clipguard.lint.gate.imports import bound_names
-from clipguard.lint.gate.markers import prepares_images
+from clipguard.lint.gate.markers import IMAGE_WORK
 from clipguard.lint.gate.scan import Scan, scan_bytes, scan_file
 from clipguard.rule import Rule
 
@@ -60,13 +62,6 @@ def select_rules(scans: dict[Path, Scan], project: Project, rules: tuple[type[Ru
                 codes.add(rule.code)
         return codes
 
-    prepared: dict[Path, bool] = {}
-
-    def prepares(path: Path) -> bool:
-        if path not in prepared:
-            prepared[path] = prepares_images(scans[path].bytes())
-        return prepared[path]
-
     by_triggers: dict[tuple[bytes, ...], list[str]] = {}  # rules sharing their triggers test them once
     for rule in rules:
         by_triggers.setdefault(rule.triggers, []).append(rule.code)
@@ -76,9 +71,8 @@ def select_rules(scans: dict[Path, Scan], project: Project, rules: tuple[type[Ru
     context = {s.file.path for s in scans.values() if s.mentions_clip}
     # From the modules whose code builds or calls a CLIP model: the modules importing them, and
     # the modules all of those import (at the depth the analysis follows) that prepare images.
-    sources = [s.file.path for s in scans.values() if s.builds_clip]
-    users = set(sources) | _closure(sources, project.importers, scans)
-    context |= users | {p for p in _closure(list(users), project.imported, scans) if prepares(p)}
+    users = _users([s.file.path for s in scans.values() if s.builds_clip], project, scans)
+    context |= users | _preparing(users, imports, scans)
     selected: dict[Path, tuple[str, ...]] = {}
     for path in context:
         scan = scans[path]
@@ -92,11 +86,58 @@ def select_rules(scans: dict[Path, Scan], project: Project, rules: tuple[type[Ru
     return selected
 
 
-def _closure(start: list[Path], step, scans: dict, depth: int = DEPTH) -> set[Path]:
-    """The modules `step` (imports, or importers) reaches from `start` within `depth` edges."""
-    seen = set(start)
-    frontier = list(start)
-    for _ in range(depth):
-        frontier = [n for p in frontier for n in step(p) if n in scans and n not in seen]
-        seen.update(frontier)
-    return seen - set(start)
+def _users(sources: list[Path], project: Project, scans: dict[Path, Scan]) -> set[Path]:
+    """The modules that build or call CLIP, and their importers (within DEPTH edges) that name
+    what carries it: a top-level function, class or value whose code calls CLIP, or names
+    another such carrier. A star import (`from .models import *`, as package `__init__`s
+    re-export) passes the names on. An importer that only imports something else of the module
+    (a package hub's importers, mostly) is not a user."""
+    carried: dict[Path, set[bytes] | None] = {}
+    for path in sources:
+        data = scans[path].bytes()
+        carried[path] = trigger_carriers(data, (), bound_names, clip_code_positions(data))
+    frontier = list(sources)
+    for _ in range(DEPTH):
+        reached = []
+        for path in frontier:
+            names = carried[path]
+            for importer in project.importers(path):
+                if importer in carried or importer not in scans:
+                    continue
+                data = scans[importer].bytes()
+                if _star_imports(data, path):
+                    carried[importer] = names
+                elif names_any(names, data):
+                    carried[importer] = ANY if names is ANY else trigger_carriers(data, tuple(names), bound_names)
+                else:
+                    continue
+                reached.append(importer)
+        frontier = reached
+    return set(carried)
+
+
+def _star_imports(data: bytes, target: Path) -> bool:
+    """Whether `from <...target> import *` is in `data`."""
+    module = re.escape(target.stem.encode() if target.name != "__init__.py" else target.parent.name.encode())
+    return re.search(rb"^[ \t]*from[ \t]+[\w.]*?\b" + module + rb"[ \t]+import[ \t]+\*", data, re.MULTILINE) is not None
+
+
+def _preparing(users: set[Path], imports, scans: dict[Path, Scan]) -> set[Path]:
+    """The modules the users import (within DEPTH edges) whose named statements prepare images:
+    a transform, a dataset or the statistics the users apply."""
+    carriers: dict[Path, set[bytes] | None] = {}
+    found: set[Path] = set()
+    frontier = list(users)
+    for _ in range(DEPTH):
+        reached = []
+        for path in frontier:
+            for dep in imports(scans[path]):
+                if dep in found or dep in users or dep not in scans:
+                    continue
+                if dep not in carriers:
+                    carriers[dep] = trigger_carriers(scans[dep].bytes(), IMAGE_WORK, bound_names)
+                if names_any(carriers[dep], scans[path].bytes()):
+                    found.add(dep)
+                    reached.append(dep)
+        frontier = reached
+    return found

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import bisect
 import re
+from collections.abc import Iterable
 
 
 _HEAD = re.compile(rb"^[A-Za-z_@([]", re.MULTILINE)  # the first line of a top-level statement
@@ -21,12 +22,14 @@ _IDENTIFIER = re.compile(rb"[A-Za-z_]\w*")
 ANY = None
 
 
-def trigger_carriers(data: bytes, triggers: tuple[bytes | re.Pattern[bytes], ...], bound_names) -> set[bytes] | None:
+def trigger_carriers(data: bytes, triggers: tuple[bytes | re.Pattern[bytes], ...], bound_names,
+                     positions: Iterable[int] = ()) -> set[bytes] | None:
     """The top-level names of a module through which an importer can reach one of `triggers`:
     names bound by a statement holding a trigger, or holding such a name. `bound_names(data, at)`
     reads the names an import statement at `at` binds. ANY (None) when a statement holding one
-    binds names that cannot be read from the bytes. A trigger is bytes or a compiled pattern."""
-    positions = sorted(p for t in triggers for p in _occurrences(data, t))
+    binds names that cannot be read from the bytes. A trigger is bytes or a compiled pattern;
+    `positions` are more places that count as triggers."""
+    positions = sorted({*positions, *(p for t in triggers for p in _occurrences(data, t))})
     if not positions:
         return set()
     units = _units(data)
