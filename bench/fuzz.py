@@ -48,8 +48,12 @@ def main() -> int:
         for name, prop, examples in _properties():
             if time.monotonic() >= deadline:
                 break
-            configured = settings(max_examples=examples, deadline=None, database=None,
-                                  suppress_health_check=list(HealthCheck))(prop)
+            configured = settings(
+                max_examples=examples,
+                deadline=None,
+                database=None,
+                suppress_health_check=list(HealthCheck),
+            )(prop)
             started = time.monotonic()
             try:
                 configured()
@@ -57,8 +61,10 @@ def main() -> int:
             except Exception as exc:  # noqa: BLE001 - report every failure and keep fuzzing
                 failures += 1
                 status = f"FAILED: {type(exc).__name__}: {str(exc)[:2000]}"
-            print(f"round {rounds} {name}: {examples} examples, {time.monotonic() - started:.0f} s: {status}",
-                  flush=True)
+            print(
+                f"round {rounds} {name}: {examples} examples, {time.monotonic() - started:.0f} s: {status}",
+                flush=True,
+            )
         rounds += 1
     print(f"{failures} failure(s) in {rounds} round(s)")
     return 1 if failures else 0

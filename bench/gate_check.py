@@ -22,7 +22,9 @@ def findings(directory: Path, exhaustive: bool) -> tuple[set[tuple], int, float]
     start = time.perf_counter()
     settings = Settings(root=str(directory.parent))
     report = lint_paths([str(directory)], settings, use_cache=False, exhaustive=exhaustive)
-    found = {(f.path, f.line, f.column, f.rule, f.message) for f in report.findings if f.rule != "CG000"}
+    found = {
+        (f.path, f.line, f.column, f.rule, f.message) for f in report.findings if f.rule != "CG000"
+    }
     return found, report.parsed, time.perf_counter() - start
 
 
@@ -34,8 +36,10 @@ def main() -> int:
     for directory in args.directories:
         gated, parsed, gated_time = findings(directory.resolve(), exhaustive=False)
         every, _, every_time = findings(directory.resolve(), exhaustive=True)
-        print(f"{directory}: {len(every)} findings; gated {gated_time:.1f} s ({parsed} files parsed), "
-              f"exhaustive {every_time:.1f} s")
+        print(
+            f"{directory}: {len(every)} findings; gated {gated_time:.1f} s ({parsed} files parsed), "
+            f"exhaustive {every_time:.1f} s"
+        )
         for finding in sorted(every - gated):
             failed = True
             print("  missed by the gate:", *finding)

@@ -28,7 +28,18 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 BIN = Path(sys.executable).parent
-SUBSET = ["clip", "clipseg", "x_clip", "altclip", "chinese_clip", "owlvit", "siglip", "blip", "vit", "convnext"]
+SUBSET = [
+    "clip",
+    "clipseg",
+    "x_clip",
+    "altclip",
+    "chinese_clip",
+    "owlvit",
+    "siglip",
+    "blip",
+    "vit",
+    "convnext",
+]
 
 
 def tool(name: str) -> str:
@@ -40,12 +51,20 @@ def tool(name: str) -> str:
 
 def wall(command: list[str], cwd: Path, timeout: float = 900) -> float:
     start = time.perf_counter()
-    subprocess.run(command, check=False, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                   timeout=timeout)
+    subprocess.run(
+        command,
+        check=False,
+        cwd=cwd,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        timeout=timeout,
+    )
     return time.perf_counter() - start
 
 
-def alternate(commands: dict[str, list[str]], cwd: Path, repeat: int, before=None) -> dict[str, float]:
+def alternate(
+    commands: dict[str, list[str]], cwd: Path, repeat: int, before=None
+) -> dict[str, float]:
     """Median wall time of each command, running them in turn `repeat` times."""
     times: dict[str, list[float]] = {name: [] for name in commands}
     for _ in range(repeat):
@@ -56,18 +75,22 @@ def alternate(commands: dict[str, list[str]], cwd: Path, repeat: int, before=Non
     return {name: statistics.median(values) for name, values in times.items()}
 
 
-def report(title: str, medians: dict[str, float], ours: str, peer: str, target: str,
-           ok) -> None:
+def report(title: str, medians: dict[str, float], ours: str, peer: str, target: str, ok) -> None:
     ratio = medians[ours] / medians[peer]
     print(f"\n{title}")
     for name, value in medians.items():
         print(f"  {name:<28} {value:8.3f} s")
-    print(f"  ratio {ours}/{peer} = {ratio:.3f}   target {target}   {'OK' if ok(ratio) else 'MISSED'}")
+    print(
+        f"  ratio {ours}/{peer} = {ratio:.3f}   target {target}   {'OK' if ok(ratio) else 'MISSED'}"
+    )
 
 
 # A base64 PNG output of about 40 KB, as a plotted image leaves in a notebook.
-IMAGE_OUTPUT = {"data": {"image/png": "iVBORw0KGgo" + "A" * 40_000, "text/plain": ["<Figure>"]},
-                "metadata": {}, "output_type": "display_data"}
+IMAGE_OUTPUT = {
+    "data": {"image/png": "iVBORw0KGgo" + "A" * 40_000, "text/plain": ["<Figure>"]},
+    "metadata": {},
+    "output_type": "display_data",
+}
 
 
 def add_notebooks(tree: Path) -> int:
@@ -78,16 +101,36 @@ def add_notebooks(tree: Path) -> int:
     count = 0
     for name in SUBSET:
         for module in sorted((tree / "models" / name).glob("*.py")):
-            cells = [{"cell_type": "code", "execution_count": 1, "metadata": {}, "outputs": [],
-                      "source": ["%matplotlib inline\n", "!nvidia-smi"]}]
+            cells = [
+                {
+                    "cell_type": "code",
+                    "execution_count": 1,
+                    "metadata": {},
+                    "outputs": [],
+                    "source": ["%matplotlib inline\n", "!nvidia-smi"],
+                }
+            ]
             for index, chunk in enumerate(module.read_text(encoding="utf-8").split("\n\n\n")):
                 if index % 4 == 3:
-                    cells.append({"cell_type": "markdown", "metadata": {}, "source": [f"## Part {index}"]})
+                    cells.append(
+                        {"cell_type": "markdown", "metadata": {}, "source": [f"## Part {index}"]}
+                    )
                 outputs = [IMAGE_OUTPUT] if index % 4 == 2 else []
-                cells.append({"cell_type": "code", "execution_count": index + 2, "metadata": {},
-                              "outputs": outputs, "source": chunk.strip("\n").splitlines(keepends=True)})
-            notebook = {"cells": cells, "metadata": {"language_info": {"name": "python"}},
-                        "nbformat": 4, "nbformat_minor": 5}
+                cells.append(
+                    {
+                        "cell_type": "code",
+                        "execution_count": index + 2,
+                        "metadata": {},
+                        "outputs": outputs,
+                        "source": chunk.strip("\n").splitlines(keepends=True),
+                    }
+                )
+            notebook = {
+                "cells": cells,
+                "metadata": {"language_info": {"name": "python"}},
+                "nbformat": 4,
+                "nbformat_minor": 5,
+            }
             module.with_suffix(".ipynb").write_text(json.dumps(notebook, indent=1) + "\n")
             count += 1
     return count
@@ -108,58 +151,134 @@ def main() -> None:
     # but an editable checkout (or PYTHONDONTWRITEBYTECODE) would compile clipguard on every run.
     import clipguard as package
 
-    subprocess.run([sys.executable, "-m", "compileall", "-q", str(Path(package.__file__).parent)], check=True)
+    subprocess.run(
+        [sys.executable, "-m", "compileall", "-q", str(Path(package.__file__).parent)], check=True
+    )
     with tempfile.TemporaryDirectory() as tmp:
         tree = Path(tmp) / "transformers"
         shutil.copytree(source, tree, ignore=shutil.ignore_patterns("__pycache__", "*.so"))
         files = list(tree.rglob("*.py"))
         notebooks = add_notebooks(tree)
-        print(f"transformers {transformers.__version__}: {len(files)} files, "
-              f"{sum(len(f.read_bytes().splitlines()) for f in files):,} lines, {notebooks} notebooks; "
-              f"{os.cpu_count()} cores")
+        print(
+            f"transformers {transformers.__version__}: {len(files)} files, "
+            f"{sum(len(f.read_bytes().splitlines()) for f in files):,} lines, {notebooks} notebooks; "
+            f"{os.cpu_count()} cores"
+        )
 
-        cold = alternate({
-            "clipguard lint --no-cache": [clipguard, "lint", "--no-cache", "--exit-zero", "."],
-            "ruff check --no-cache": [tool("ruff"), "check", "--no-cache", "--exit-zero", "--quiet", "."],
-        }, tree, args.repeat)
-        report("Whole tree, cold", cold, "clipguard lint --no-cache", "ruff check --no-cache", "<= 1.0",
-               lambda r: r <= 1.0)
+        cold = alternate(
+            {
+                "clipguard lint --no-cache": [clipguard, "lint", "--no-cache", "--exit-zero", "."],
+                "ruff check --no-cache": [
+                    tool("ruff"),
+                    "check",
+                    "--no-cache",
+                    "--exit-zero",
+                    "--quiet",
+                    ".",
+                ],
+            },
+            tree,
+            args.repeat,
+        )
+        report(
+            "Whole tree, cold",
+            cold,
+            "clipguard lint --no-cache",
+            "ruff check --no-cache",
+            "<= 1.0",
+            lambda r: r <= 1.0,
+        )
 
         subset = Path(tmp) / "subset"
         for name in SUBSET:
-            shutil.copytree(tree / "models" / name, subset / name, ignore=shutil.ignore_patterns("*.ipynb"))
+            shutil.copytree(
+                tree / "models" / name, subset / name, ignore=shutil.ignore_patterns("*.ipynb")
+            )
         n = len(list(subset.rglob("*.py")))
         if not args.skip_torchfix:
-            peers = {"clipguard lint --no-cache": [clipguard, "lint", "--no-cache", "--exit-zero", "."],
-                     "torchfix": [tool("torchfix"), "."]}
+            peers = {
+                "clipguard lint --no-cache": [clipguard, "lint", "--no-cache", "--exit-zero", "."],
+                "torchfix": [tool("torchfix"), "."],
+            }
             if shutil.which("fixit", path=str(BIN)):
                 peers["fixit lint"] = [tool("fixit"), "lint", "."]
             sub = alternate(peers, subset, max(1, args.repeat // 2))
-            report(f"CLIP-family subset ({n} files)", sub, "clipguard lint --no-cache", "torchfix",
-                   "<= 0.05 (20x faster)", lambda r: r <= 0.05)
+            report(
+                f"CLIP-family subset ({n} files)",
+                sub,
+                "clipguard lint --no-cache",
+                "torchfix",
+                "<= 0.05 (20x faster)",
+                lambda r: r <= 0.05,
+            )
 
-        subprocess.run([clipguard, "lint", "--exit-zero", "."], check=False, cwd=tree, stdout=subprocess.DEVNULL)
-        cached = alternate({"clipguard lint (cached)": [clipguard, "lint", "--exit-zero", "."]}, tree, args.repeat)
+        subprocess.run(
+            [clipguard, "lint", "--exit-zero", "."],
+            check=False,
+            cwd=tree,
+            stdout=subprocess.DEVNULL,
+        )
+        cached = alternate(
+            {"clipguard lint (cached)": [clipguard, "lint", "--exit-zero", "."]}, tree, args.repeat
+        )
         value = cached["clipguard lint (cached)"]
-        print(f"\nCached re-run of the unchanged tree: {value:.3f} s   target <= 0.3 s   "
-              f"{'OK' if value <= 0.3 else 'MISSED'}")
+        print(
+            f"\nCached re-run of the unchanged tree: {value:.3f} s   target <= 0.3 s   "
+            f"{'OK' if value <= 0.3 else 'MISSED'}"
+        )
 
         one = tree / "models" / "clip" / "modeling_clip.py"
-        single = alternate({
-            "clipguard lint one file": [clipguard, "lint", "--no-cache", "--exit-zero", str(one)],
-            "python -c 'import libcst, click'": [sys.executable, "-c", "import libcst, click"],
-        }, tree, args.repeat * 2)
-        report("Single-file start-up", single, "clipguard lint one file",
-               "python -c 'import libcst, click'", "<= 1.6", lambda r: r <= 1.6)
+        single = alternate(
+            {
+                "clipguard lint one file": [
+                    clipguard,
+                    "lint",
+                    "--no-cache",
+                    "--exit-zero",
+                    str(one),
+                ],
+                "python -c 'import libcst, click'": [sys.executable, "-c", "import libcst, click"],
+            },
+            tree,
+            args.repeat * 2,
+        )
+        report(
+            "Single-file start-up",
+            single,
+            "clipguard lint one file",
+            "python -c 'import libcst, click'",
+            "<= 1.6",
+            lambda r: r <= 1.6,
+        )
 
     if not args.skip_check:
         pipeline = REPO / "fixtures" / "pipelines" / "correct.py"
-        check = alternate({
-            "clipguard check --probes full": [clipguard, "check", "--probes", "full", str(pipeline)],
-            "python -c 'import torch, torchvision'": [sys.executable, "-c", "import torch, torchvision"],
-        }, REPO, args.repeat)
-        report("Runtime check", check, "clipguard check --probes full",
-               "python -c 'import torch, torchvision'", "<= 1.5", lambda r: r <= 1.5)
+        check = alternate(
+            {
+                "clipguard check --probes full": [
+                    clipguard,
+                    "check",
+                    "--probes",
+                    "full",
+                    str(pipeline),
+                ],
+                "python -c 'import torch, torchvision'": [
+                    sys.executable,
+                    "-c",
+                    "import torch, torchvision",
+                ],
+            },
+            REPO,
+            args.repeat,
+        )
+        report(
+            "Runtime check",
+            check,
+            "clipguard check --probes full",
+            "python -c 'import torch, torchvision'",
+            "<= 1.5",
+            lambda r: r <= 1.5,
+        )
 
 
 if __name__ == "__main__":

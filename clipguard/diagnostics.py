@@ -33,8 +33,14 @@ class Edit:
     @classmethod
     def from_json(cls, data: dict) -> Edit:
         start, end = data["location"], data["end_location"]
-        return cls(start["row"], start["column"], end["row"], end["column"], data["content"],
-                   data.get("cell"))
+        return cls(
+            start["row"],
+            start["column"],
+            end["row"],
+            end["column"],
+            data["content"],
+            data.get("cell"),
+        )
 
 
 @dataclass(frozen=True)
@@ -100,7 +106,15 @@ class Finding:
     @classmethod
     def from_json(cls, data: dict) -> Finding:
         return cls(
-            data["path"], data["line"], data["column"], data["end_line"], data["end_column"],
-            data["rule"], data["name"], data["message"], data["severity"],
-            Fix.from_json(data["fix"]), data.get("cell"),
+            data["path"],
+            data["line"],
+            data["column"],
+            data["end_line"],
+            data["end_column"],
+            data["rule"],
+            data["name"],
+            data["message"],
+            data["severity"],
+            Fix.from_json(data["fix"]),
+            data.get("cell"),
         )

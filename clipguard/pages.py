@@ -23,7 +23,9 @@ def page(code: str) -> str | None:
 
 def section(text: str, title: str) -> str:
     """The body of a `## title` section of a page, stripped."""
-    match = re.search(rf"^## {re.escape(title)}\s*$(.*?)(?=^## |\Z)", text, re.MULTILINE | re.DOTALL)
+    match = re.search(
+        rf"^## {re.escape(title)}\s*$(.*?)(?=^## |\Z)", text, re.MULTILINE | re.DOTALL
+    )
     return match.group(1).strip() if match else ""
 
 

@@ -23,8 +23,15 @@ ONE = (1.0, 1.0, 1.0)
 
 # openai/CLIP: model name -> model.visual.input_resolution
 OPENAI_MODELS = {
-    "RN50": 224, "RN101": 224, "RN50x4": 288, "RN50x16": 384, "RN50x64": 448,
-    "ViT-B/32": 224, "ViT-B/16": 224, "ViT-L/14": 224, "ViT-L/14@336px": 336,
+    "RN50": 224,
+    "RN101": 224,
+    "RN50x4": 288,
+    "RN50x16": 384,
+    "RN50x64": 448,
+    "ViT-B/32": 224,
+    "ViT-B/16": 224,
+    "ViT-L/14": 224,
+    "ViT-L/14@336px": 336,
 }
 
 
@@ -49,8 +56,12 @@ def stats_name(mean, std) -> str:
     def close(a, b):
         return all(abs(x - y) < 1e-6 for x, y in zip(a, b))
 
-    for name, (m, s) in {"clip": (CLIP_MEAN, CLIP_STD), "imagenet": (IMAGENET_MEAN, IMAGENET_STD),
-                         "half": (HALF, HALF), "none": (ZERO, ONE)}.items():
+    for name, (m, s) in {
+        "clip": (CLIP_MEAN, CLIP_STD),
+        "imagenet": (IMAGENET_MEAN, IMAGENET_STD),
+        "half": (HALF, HALF),
+        "none": (ZERO, ONE),
+    }.items():
         if close(mean, m) and close(std, s):
             return name
     return "custom"
@@ -59,20 +70,32 @@ def stats_name(mean, std) -> str:
 @cache
 def open_clip_table() -> dict[tuple[str, str], Profile]:
     """open_clip pretrained tags: (model, tag) -> Profile, from the stored table."""
-    data = json.loads(resources.files("clipguard.data").joinpath("open_clip_pretrained.json").read_text())
+    data = json.loads(
+        resources.files("clipguard.data").joinpath("open_clip_pretrained.json").read_text()
+    )
     table = {}
     for row in data["tags"]:
         table[(row["model"], row["tag"])] = Profile(
-            f"open_clip:{row['model']}/{row['tag']}", row["n_px"], tuple(row["mean"]),
-            tuple(row["std"]), row["interpolation"], row["resize_mode"])
+            f"open_clip:{row['model']}/{row['tag']}",
+            row["n_px"],
+            tuple(row["mean"]),
+            tuple(row["std"]),
+            row["interpolation"],
+            row["resize_mode"],
+        )
     return table
 
 
 @cache
 def _hf_hub_index() -> dict[str, Profile]:
-    data = json.loads(resources.files("clipguard.data").joinpath("open_clip_pretrained.json").read_text())
-    return {row["hf_hub"].lower(): open_clip_table()[(row["model"], row["tag"])]
-            for row in data["tags"] if row["hf_hub"]}
+    data = json.loads(
+        resources.files("clipguard.data").joinpath("open_clip_pretrained.json").read_text()
+    )
+    return {
+        row["hf_hub"].lower(): open_clip_table()[(row["model"], row["tag"])]
+        for row in data["tags"]
+        if row["hf_hub"]
+    }
 
 
 def openai(name: str = "ViT-B/32") -> Profile:
@@ -99,10 +122,10 @@ def lookup(name: str | None, pretrained: str | None = None) -> Profile | None:
     if name in OPENAI_MODELS:
         return openai(name)
     if name.startswith("open_clip:"):
-        model, _, tag = name[len("open_clip:"):].partition("/")
+        model, _, tag = name[len("open_clip:") :].partition("/")
         return lookup(model, tag or pretrained)
     if name.startswith("hf-hub:"):
-        return _hf_hub_index().get(name[len("hf-hub:"):].lower().rstrip("/"))
+        return _hf_hub_index().get(name[len("hf-hub:") :].lower().rstrip("/"))
     hf = _hugging_face(name)
     if hf is not None:
         return hf
@@ -115,14 +138,19 @@ def lookup(name: str | None, pretrained: str | None = None) -> Profile | None:
         profile = table.get((model, pretrained)) or table.get((model, pretrained.lower()))
         if profile is not None:
             return profile
-    profiles = {(p.mean, p.std, p.interpolation, p.resize_mode, p.n_px)
-                for (m, _), p in table.items() if m == model}
+    profiles = {
+        (p.mean, p.std, p.interpolation, p.resize_mode, p.n_px)
+        for (m, _), p in table.items()
+        if m == model
+    }
     if len(profiles) == 1:
         return next(p for (m, _), p in table.items() if m == model)
     return None
 
 
-_HF_OPENAI = re.compile(r"(?:^|/)clip-(vit|rn)[-_]?(base|large|b|l)?[-_]?(patch)?(\d+)(?:[-_](\d+))?", re.IGNORECASE)
+_HF_OPENAI = re.compile(
+    r"(?:^|/)clip-(vit|rn)[-_]?(base|large|b|l)?[-_]?(patch)?(\d+)(?:[-_](\d+))?", re.IGNORECASE
+)
 
 
 def _hugging_face(name: str) -> Profile | None:
@@ -153,7 +181,9 @@ def spellings() -> list[tuple[str, Profile]]:
     names and their transformers ids, open_clip `MODEL/TAG` (also as `hf-hub:` and bare hub
     ids), and open_clip model names whose tags all share one profile."""
     names = [*OPENAI_MODELS, *HF_OPENAI]
-    data = json.loads(resources.files("clipguard.data").joinpath("open_clip_pretrained.json").read_text())
+    data = json.loads(
+        resources.files("clipguard.data").joinpath("open_clip_pretrained.json").read_text()
+    )
     for row in data["tags"]:
         names.append(f"open_clip:{row['model']}/{row['tag']}")
         if row["hf_hub"]:
@@ -166,7 +196,10 @@ def spellings() -> list[tuple[str, Profile]]:
 
 # Names accepted by pattern rather than listed: (how to write them, what they get).
 PATTERNS = (
-    ("openai/clip-<variant>[-<n_px>]", "CLIP statistics, bicubic, shortest side; n_px from the name (224)"),
+    (
+        "openai/clip-<variant>[-<n_px>]",
+        "CLIP statistics, bicubic, shortest side; n_px from the name (224)",
+    ),
     ("google/siglip[2]-<variant>-<n_px>", "mean/std 0.5, bicubic, squash to n_px"),
     ("<any name containing siglip>", "224, mean/std 0.5, bicubic, squash"),
     ("<any name containing clipa>", "224, ImageNet statistics, bilinear, squash"),

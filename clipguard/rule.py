@@ -14,8 +14,8 @@ import re
 from dataclasses import dataclass, field
 from typing import ClassVar
 
-from clipguard.diagnostics import Applicability, Edit, Finding, Fix
 from clipguard.analysis.source import SourceFile
+from clipguard.diagnostics import Applicability, Edit, Finding, Fix
 
 
 @dataclass(frozen=True)
@@ -57,18 +57,35 @@ class Rule:
         self.file = file
         self.findings: list[Finding] = []
 
-    def report(self, node: ast.AST, message: str | None = None, *, edits: list[Edit] | None = None,
-               applicability: Applicability | None = None, fix_title: str = "") -> None:
+    def report(
+        self,
+        node: ast.AST,
+        message: str | None = None,
+        *,
+        edits: list[Edit] | None = None,
+        applicability: Applicability | None = None,
+        fix_title: str = "",
+    ) -> None:
         """Report a finding at `node`; `edits` make it fixable (safe or unsafe)."""
         fix = None
         if edits:
             edits = sorted({edit for edit in edits if edit is not None})
             fix = Fix(applicability or self.fix_applicability or "unsafe", tuple(edits), fix_title)
         line, col, end_line, end_col = self.file.span(node)
-        self.findings.append(Finding(
-            self.file.path, line, col, end_line, end_col, self.code, self.name,
-            message or self.message, "error", fix,
-        ))
+        self.findings.append(
+            Finding(
+                self.file.path,
+                line,
+                col,
+                end_line,
+                end_col,
+                self.code,
+                self.name,
+                message or self.message,
+                "error",
+                fix,
+            )
+        )
 
     def run(self) -> None:
         """Find this rule's mistakes in `self.file` and report them."""

@@ -47,8 +47,15 @@ def run(tmp_path):
     """Run the real console script in `tmp_path` (no user config above it)."""
 
     def _run(*args, cwd=None, **kwargs):
-        return subprocess.run([*clipguard_command(), *args], cwd=cwd or tmp_path, capture_output=True,
-                              text=True, timeout=120, **kwargs)
+        return subprocess.run(
+            [*clipguard_command(), *args],
+            check=False,
+            cwd=cwd or tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            **kwargs,
+        )
 
     return _run
 

@@ -21,9 +21,7 @@ HEADER = (
 # every copy sends an image through the shared helper, then to CLIP again: a backward walk from
 # each sink reaches every call site of `embed`
 THROUGH_HELPER = (
-    "def f{i}(image, text):\n"
-    "    a = embed(image)\n"
-    "    return model.encode_image(a) @ text.T\n\n"
+    "def f{i}(image, text):\n    a = embed(image)\n    return model.encode_image(a) @ text.T\n\n"
 )
 # every copy is one CG101 finding with a fix, whose safety check looks at the whole module
 ONE_FINDING = (
@@ -76,16 +74,22 @@ def test_findings_grow_with_copies(monkeypatch):
 
 def _forwarding_chain(levels: int) -> str:
     """Statistics passed down `levels` helpers, each calling the next three times."""
-    text = ("import clip\nimport torchvision.transforms as T\nmodel, _ = clip.load('ViT-B/32')\n"
-            "def f0(mean, std, size):\n"
-            "    return T.Compose([T.Resize(size, interpolation=T.InterpolationMode.BICUBIC),"
-            " T.CenterCrop(size), T.ToTensor(), T.Normalize(mean, std)])\n")
+    text = (
+        "import clip\nimport torchvision.transforms as T\nmodel, _ = clip.load('ViT-B/32')\n"
+        "def f0(mean, std, size):\n"
+        "    return T.Compose([T.Resize(size, interpolation=T.InterpolationMode.BICUBIC),"
+        " T.CenterCrop(size), T.ToTensor(), T.Normalize(mean, std)])\n"
+    )
     for level in range(1, levels + 1):
-        text += (f"def f{level}(mean, std, size):\n"
-                 f"    f{level - 1}(mean, std, size)\n    f{level - 1}(mean, std, size)\n"
-                 f"    return f{level - 1}(mean, std, size)\n")
-    return text + (f"tf = f{levels}((0.485, 0.456, 0.406), (0.229, 0.224, 0.225), 336)\n"
-                   "features = model.encode_image(tf(image)[None])\n")
+        text += (
+            f"def f{level}(mean, std, size):\n"
+            f"    f{level - 1}(mean, std, size)\n    f{level - 1}(mean, std, size)\n"
+            f"    return f{level - 1}(mean, std, size)\n"
+        )
+    return text + (
+        f"tf = f{levels}((0.485, 0.456, 0.406), (0.229, 0.224, 0.225), 336)\n"
+        "features = model.encode_image(tf(image)[None])\n"
+    )
 
 
 def test_parameters_passed_down_helpers_are_read_in_linear_work(monkeypatch):

@@ -29,8 +29,9 @@ def _by_path(findings):
 
 
 def _assert_buggy_reported(findings, path="app.py"):
-    assert [(f["line"], f["column"]) for f in findings if f["path"] == path and f["rule"] == "CG101"] \
-        == [(9, 17)]
+    assert [
+        (f["line"], f["column"]) for f in findings if f["path"] == path and f["rule"] == "CG101"
+    ] == [(9, 17)]
 
 
 BAD_FILES = {
@@ -38,7 +39,12 @@ BAD_FILES = {
     "not_utf8.py": (b"import clip\nname = 'caf\xe9'\n", "cannot decode as utf-8", 2, 1),
     "unknown_codec.py": (b"# coding: klingon\nimport clip\n", "unknown encoding: klingon", 1, 1),
     "binary.py": (b"import clip\nx = 1\x00\x01\x02\n", "binary file", 2, 1),
-    "deep_parens.py": (b"import clip\nx = " + b"(" * 3000 + b"1" + b")" * 3000 + b"\n", "nested", 2, None),
+    "deep_parens.py": (
+        b"import clip\nx = " + b"(" * 3000 + b"1" + b")" * 3000 + b"\n",
+        "nested",
+        2,
+        None,
+    ),
     "deep_chain.py": (b"import clip\nx = 1" + b" + 1" * 100_000 + b"\n", "too deeply nested", 1, 1),
     "deep_attrs.py": (b"import clip\nx = a" + b".b" * 100_000 + b"\n", "too deeply nested", 1, 1),
 }
@@ -81,7 +87,8 @@ def _mean_text(data: bytes, encoding: str, finding) -> str:
 
 # Non-ASCII text before the finding on its own line: columns must count characters, not bytes.
 ACCENTED = BUGGY.replace("preprocess", "prétraitement").replace(
-    "        T.Normalize(", "        T.Normalize(*['é'] and ")
+    "        T.Normalize(", "        T.Normalize(*['é'] and "
+)
 
 
 @pytest.mark.parametrize("variant", ["latin-1 cookie", "bom crlf", "tabs", "utf-8 accents"])
@@ -121,8 +128,12 @@ def test_symlinks_that_lead_nowhere(run, tmp_path):
         code, findings = _lint(run, *args)
         grouped = _by_path(findings)
         assert code == 1
-        assert [f["message"] for f in grouped["loop.py"]] == ["cannot read: Too many levels of symbolic links"]
-        assert [f["message"] for f in grouped["dangling.py"]] == ["cannot read: No such file or directory"]
+        assert [f["message"] for f in grouped["loop.py"]] == [
+            "cannot read: Too many levels of symbolic links"
+        ]
+        assert [f["message"] for f in grouped["dangling.py"]] == [
+            "cannot read: No such file or directory"
+        ]
         _assert_buggy_reported(findings, os.path.join("pkg", "app.py"))
 
 
@@ -133,18 +144,24 @@ def test_fifo_is_not_read(run, tmp_path):
     for args in (["pipe.py", "app.py"], ["."]):
         code, findings = _lint(run, *args)
         assert code == 1
-        assert [f["message"] for f in _by_path(findings)["pipe.py"]] == ["cannot read: not a regular file"]
+        assert [f["message"] for f in _by_path(findings)["pipe.py"]] == [
+            "cannot read: not a regular file"
+        ]
         _assert_buggy_reported(findings)
 
 
-@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() == 0, reason="root reads mode-000 files")
+@pytest.mark.skipif(
+    not hasattr(os, "geteuid") or os.geteuid() == 0, reason="root reads mode-000 files"
+)
 def test_unreadable_file(run, tmp_path):
     (tmp_path / "secret.py").write_text("import clip\n")
     (tmp_path / "secret.py").chmod(0)
     (tmp_path / "app.py").write_text(BUGGY)
     code, findings = _lint(run, "secret.py", "app.py")
     assert code == 1
-    assert [f["message"] for f in _by_path(findings)["secret.py"]] == ["cannot read: Permission denied"]
+    assert [f["message"] for f in _by_path(findings)["secret.py"]] == [
+        "cannot read: Permission denied"
+    ]
     _assert_buggy_reported(findings)
 
 
@@ -216,11 +233,23 @@ def test_damaged_cache_is_ignored(run, tmp_path, damage):
     else:
         entries = json.loads(cache_file.read_text())
         # Stat data that still matches, the rest gone or mistyped.
-        damaged = {path: {"mtime": e["mtime"], "size": e["size"], "marker": "yes"}
-                   for path, e in entries.items() if "mtime" in e}
-        damaged.update({key: {"tree": e.get("tree"), "codes": "all", "deps": 3}
-                        for key, e in entries.items() if "mtime" not in e})
+        damaged = {
+            path: {"mtime": e["mtime"], "size": e["size"], "marker": "yes"}
+            for path, e in entries.items()
+            if "mtime" in e
+        }
+        damaged.update(
+            {
+                key: {"tree": e.get("tree"), "codes": "all", "deps": 3}
+                for key, e in entries.items()
+                if "mtime" not in e
+            }
+        )
         cache_file.write_text(json.dumps(damaged))
     again = run("lint", "app.py")
-    assert (again.returncode, again.stdout, again.stderr) == (first.returncode, first.stdout, first.stderr)
+    assert (again.returncode, again.stdout, again.stderr) == (
+        first.returncode,
+        first.stdout,
+        first.stderr,
+    )
     assert first.returncode == 1 and " CG101 " in first.stdout

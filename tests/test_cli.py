@@ -57,8 +57,15 @@ def test_select_and_ignore_take_prefixes(run, project):
     assert run("lint", "--no-cache", "--ignore", "CG1", "app.py").returncode == 0
     assert run("lint", "--no-cache", "--select", "CG3", "app.py").returncode == 0
     assert run("lint", "--no-cache", "--select", "CG1", "app.py").returncode == 1
-    assert run("lint", "--no-cache", "--select", "ALL", "--ignore", "CG101", "app.py").returncode == 0
-    assert run("lint", "--no-cache", "--select", "CG2", "--extend-select", "CG101", "app.py").returncode == 1
+    assert (
+        run("lint", "--no-cache", "--select", "ALL", "--ignore", "CG101", "app.py").returncode == 0
+    )
+    assert (
+        run(
+            "lint", "--no-cache", "--select", "CG2", "--extend-select", "CG101", "app.py"
+        ).returncode
+        == 1
+    )
 
 
 def test_noqa_on_the_line_and_for_the_file(run, project):
@@ -76,7 +83,8 @@ def test_noqa_on_the_line_and_for_the_file(run, project):
 def test_pyproject_config(run, project):
     root = project({"src/app.py": BUGGY, "legacy/old.py": BUGGY, "tests/test_x.py": BUGGY})
     (root / "pyproject.toml").write_text(
-        '[tool.clipguard]\nexclude = ["legacy"]\nper-file-ignores = {"tests/*" = ["CG1"]}\n')
+        '[tool.clipguard]\nexclude = ["legacy"]\nper-file-ignores = {"tests/*" = ["CG1"]}\n'
+    )
     result = run("lint", "--no-cache", ".")
     assert result.returncode == 1
     paths = {line.split(":")[0] for line in result.stdout.splitlines() if ":" in line}
@@ -94,7 +102,10 @@ def test_invalid_config_names_the_key(run, project):
     assert len(result.stderr.strip().splitlines()) == 1
     (root / "pyproject.toml").write_text('[tool.clipguard]\nselect = "CG1"\n')
     result = run("lint", "app.py")
-    assert result.returncode == 2 and "tool.clipguard.select: must be a list of strings" in result.stderr
+    assert (
+        result.returncode == 2
+        and "tool.clipguard.select: must be a list of strings" in result.stderr
+    )
 
 
 def test_json_output_shape(run, project):
@@ -103,8 +114,18 @@ def test_json_output_shape(run, project):
     data = json.loads(result.stdout)
     assert len(data) == 1
     finding = data[0]
-    assert set(finding) == {"path", "line", "column", "end_line", "end_column", "rule", "name",
-                            "message", "severity", "fix"}
+    assert set(finding) == {
+        "path",
+        "line",
+        "column",
+        "end_line",
+        "end_column",
+        "rule",
+        "name",
+        "message",
+        "severity",
+        "fix",
+    }
     assert finding["path"] == "app.py" and finding["line"] == 9 and finding["column"] >= 1
     assert finding["rule"] == "CG101" and finding["name"] == "imagenet-normalization"
     assert finding["fix"] is None or finding["fix"]["applicability"] in {"safe", "unsafe"}
@@ -131,7 +152,11 @@ def test_unreadable_files_do_not_stop_the_run(run, project):
 
 def test_rule_and_rules_commands(run):
     listing = run("rules")
-    assert listing.returncode == 0 and "CG101" in listing.stdout and "imagenet-normalization" in listing.stdout
+    assert (
+        listing.returncode == 0
+        and "CG101" in listing.stdout
+        and "imagenet-normalization" in listing.stdout
+    )
     page = run("rule", "CG101")
     assert page.returncode == 0 and page.stdout.startswith("# CG101")
     assert run("rule", "CG999").returncode == 2
@@ -161,5 +186,7 @@ def test_unsafe_fix_needs_the_flag_and_diff_writes_nothing(run, project):
     assert "--unsafe-fixes" in result.stdout
     diff = run("lint", "--no-cache", "--diff", "--unsafe-fixes", "app.py")
     assert diff.returncode == 1
-    assert "-    T.Normalize((0.485" in diff.stdout and "+    T.Normalize((0.48145466" in diff.stdout
+    assert (
+        "-    T.Normalize((0.485" in diff.stdout and "+    T.Normalize((0.48145466" in diff.stdout
+    )
     assert (root / "app.py").read_text() == before

@@ -8,12 +8,12 @@ from pathlib import Path
 import pytest
 from conftest import BUGGY
 
+from clipguard.analysis.project import Project
 from clipguard.lint import engine
 from clipguard.lint.config import Settings
 from clipguard.lint.discovery import PathError, discover
 from clipguard.lint.engine import LintError, lint_paths
 from clipguard.lint.fixer import FileChanged, write_atomic
-from clipguard.analysis.project import Project
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "lint"
 # A project whose script reaches ImageNet statistics and `encode_image` only through names it
@@ -80,19 +80,27 @@ def test_imported_helpers_are_followed_by_name(tmp_path, monkeypatch):
     tree = shutil.copytree(IMPORTED_HELPERS, tmp_path / "project")
     monkeypatch.chdir(tree)
     report = lint_paths(["."], Settings(root=str(tree)), use_cache=False, jobs=1)
-    assert [(f.path, f.line, f.rule) for f in report.findings] == [("app.py", 11, "CG101"), ("app.py", 14, "CG301")]
+    assert [(f.path, f.line, f.rule) for f in report.findings] == [
+        ("app.py", 11, "CG101"),
+        ("app.py", 14, "CG301"),
+    ]
 
 
 def test_cache_notices_a_changed_file_and_a_changed_import(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    (tmp_path / "stats.py").write_text("MEAN = (0.48145466, 0.4578275, 0.40821073)\n"
-                                       "STD = (0.26862954, 0.26130258, 0.27577711)\n")
-    (tmp_path / "app.py").write_text(BUGGY.replace(
-        "T.Normalize((0.485, 0.456, 0.406), (0.229, 0.224, 0.225))", "T.Normalize(MEAN, STD)").replace(
-        "import clip\n", "import clip\nfrom stats import MEAN, STD\n"))
+    (tmp_path / "stats.py").write_text(
+        "MEAN = (0.48145466, 0.4578275, 0.40821073)\nSTD = (0.26862954, 0.26130258, 0.27577711)\n"
+    )
+    (tmp_path / "app.py").write_text(
+        BUGGY.replace(
+            "T.Normalize((0.485, 0.456, 0.406), (0.229, 0.224, 0.225))", "T.Normalize(MEAN, STD)"
+        ).replace("import clip\n", "import clip\nfrom stats import MEAN, STD\n")
+    )
     settings = Settings(root=str(tmp_path))
     assert lint_paths(["."], settings).findings == []
-    (tmp_path / "stats.py").write_text("MEAN = (0.485, 0.456, 0.406)\nSTD = (0.229, 0.224, 0.225)\n")
+    (tmp_path / "stats.py").write_text(
+        "MEAN = (0.485, 0.456, 0.406)\nSTD = (0.229, 0.224, 0.225)\n"
+    )
     first = lint_paths(["."], settings)
     uncached = lint_paths(["."], settings, use_cache=False)
     assert _keys(first) == _keys(uncached)
@@ -101,8 +109,16 @@ def test_cache_notices_a_changed_file_and_a_changed_import(tmp_path, monkeypatch
 
 
 def test_discovery_skips_tool_directories_and_virtualenvs(tmp_path):
-    for name in [".git/x.py", "node_modules/x.py", "build/x.py", "__pycache__/x.py", "env/lib/x.py",
-                 "pkg/a.py", "pkg/sub/b.py", "pkg/notes.txt"]:
+    for name in [
+        ".git/x.py",
+        "node_modules/x.py",
+        "build/x.py",
+        "__pycache__/x.py",
+        "env/lib/x.py",
+        "pkg/a.py",
+        "pkg/sub/b.py",
+        "pkg/notes.txt",
+    ]:
         (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / name).write_text("x = 1\n")
     (tmp_path / "env" / "pyvenv.cfg").write_text("home = /usr\n")
@@ -111,7 +127,9 @@ def test_discovery_skips_tool_directories_and_virtualenvs(tmp_path):
     found = [t.display for t in discover([str(tmp_path)])]
     rel = sorted(os.path.relpath(p, tmp_path) for p in found)
     assert rel[:2] == ["pkg/a.py", "pkg/loop/a.py"] or "pkg/a.py" in rel
-    assert not any(part in r for r in rel for part in (".git", "node_modules", "build", "__pycache__", "env/"))
+    assert not any(
+        part in r for r in rel for part in (".git", "node_modules", "build", "__pycache__", "env/")
+    )
     assert "pkg/sub/b.py" in rel and "pkg/notes.txt" not in rel
 
 
@@ -141,7 +159,9 @@ def test_file_changed_on_disk_is_not_overwritten(tmp_path):
 
 def test_byte_gate_skips_files_without_clip(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    (tmp_path / "resnet.py").write_text(BUGGY.replace("clip", "resnet").replace("encode_image", "forward"))
+    (tmp_path / "resnet.py").write_text(
+        BUGGY.replace("clip", "resnet").replace("encode_image", "forward")
+    )
     (tmp_path / "app.py").write_text(BUGGY)
     report = lint_paths(["."], Settings(root=str(tmp_path)), use_cache=False)
     assert {f.path for f in report.findings} == {"app.py"}
@@ -199,12 +219,16 @@ features = model.encode_image({image}.unsqueeze(0))
 """
 
 
-@pytest.mark.parametrize(("name", "image", "expected"), [
-    ("load_rgb", "preprocess(load_rgb(path))", set()),
-    ("resnet_tf", "resnet_tf(image)", {"CG101", "CG201", "CG203"}),
-])
-def test_a_shared_module_pipeline_feeds_only_the_importers_that_use_it(tmp_path, monkeypatch, name, image,
-                                                                      expected):
+@pytest.mark.parametrize(
+    ("name", "image", "expected"),
+    [
+        ("load_rgb", "preprocess(load_rgb(path))", set()),
+        ("resnet_tf", "resnet_tf(image)", {"CG101", "CG201", "CG203"}),
+    ],
+)
+def test_a_shared_module_pipeline_feeds_only_the_importers_that_use_it(
+    tmp_path, monkeypatch, name, image, expected
+):
     # Linted by relative path, as `clipguard lint .` does: the importer's binding must still be
     # found, or every pipeline of the shared module would count as feeding its CLIP model.
     (tmp_path / "transforms_lib.py").write_text(_SHARED_TRANSFORMS)
@@ -219,9 +243,13 @@ def test_a_module_is_parsed_once_per_process_for_linting_and_lookups(tmp_path):
     (tmp_path / "stats.py").write_text("MEAN = (0.485, 0.456, 0.406)\n")
     project = Project([tmp_path / "stats.py"])
     looked_up = project.source(tmp_path / "stats.py")
-    linted = project.adopt(tmp_path / "stats.py", looked_up.text, lambda: pytest.fail("parsed again"), "\n")
+    linted = project.adopt(
+        tmp_path / "stats.py", looked_up.text, lambda: pytest.fail("parsed again"), "\n"
+    )
     assert linted is looked_up
-    changed = project.adopt(tmp_path / "stats.py", "MEAN = 1\n", lambda: ast.parse("MEAN = 1\n"), "\n")
+    changed = project.adopt(
+        tmp_path / "stats.py", "MEAN = 1\n", lambda: ast.parse("MEAN = 1\n"), "\n"
+    )
     assert changed is not looked_up and project.source(tmp_path / "stats.py") is changed
 
 
@@ -231,21 +259,33 @@ def test_a_file_named_alone_still_follows_what_it_imports(tmp_path, monkeypatch)
     tree = shutil.copytree(IMPORTED_HELPERS, tmp_path / "project")
     (tree / "pkg").mkdir()
     (tree / "pkg" / "__init__.py").write_text("")
-    (tree / "pkg" / "stats.py").write_text("MEAN = (0.485, 0.456, 0.406)\nSTD = (0.229, 0.224, 0.225)\n")
-    (tree / "pkg" / "app.py").write_text((tree / "app.py").read_text().replace(
-        "from stats import (  # the dataset's statistics", "from .stats import (").replace(
-        "from helpers import embed", "from ..helpers import embed"))
+    (tree / "pkg" / "stats.py").write_text(
+        "MEAN = (0.485, 0.456, 0.406)\nSTD = (0.229, 0.224, 0.225)\n"
+    )
+    (tree / "pkg" / "app.py").write_text(
+        (tree / "app.py")
+        .read_text()
+        .replace("from stats import (  # the dataset's statistics", "from .stats import (")
+        .replace("from helpers import embed", "from ..helpers import embed")
+    )
     monkeypatch.chdir(tree)
     settings = Settings(root=str(tree))
-    whole = [(f.path, f.line, f.rule) for f in lint_paths(["."], settings, use_cache=False).findings]
+    whole = [
+        (f.path, f.line, f.rule) for f in lint_paths(["."], settings, use_cache=False).findings
+    ]
     for name in ("app.py", "pkg/app.py"):
         alone = lint_paths([name], settings, use_cache=False)
-        assert [(f.path, f.line, f.rule) for f in alone.findings] == [f for f in whole if f[0] == name]
+        assert [(f.path, f.line, f.rule) for f in alone.findings] == [
+            f for f in whole if f[0] == name
+        ]
         assert alone.files == 1 and alone.findings
 
 
-@pytest.mark.parametrize("case", sorted(p for p in FIXTURES.glob("*/*/") if p.is_dir()),
-                         ids=lambda p: f"{p.parent.name}/{p.name}")
+@pytest.mark.parametrize(
+    "case",
+    sorted(p for p in FIXTURES.glob("*/*/") if p.is_dir()),
+    ids=lambda p: f"{p.parent.name}/{p.name}",
+)
 def test_each_file_alone_gets_what_the_whole_tree_gives_it(case, tmp_path, monkeypatch):
     # pre-commit names only the changed files: the project root supplies what they import and
     # what imports them, so each file's findings are exactly those of a run on the whole tree.

@@ -8,15 +8,15 @@ from pathlib import Path
 import pytest
 from conftest import BUGGY
 
+from clipguard.analysis.source import SourceFile
+from clipguard.diagnostics import Edit, Finding, Fix
 from clipguard.lint import fixer
 from clipguard.lint.config import Settings
-from clipguard.diagnostics import Edit, Finding, Fix
 from clipguard.lint.edits import apply_edits
 from clipguard.lint.engine import lint_paths
 from clipguard.lint.examples import as_invalid
 from clipguard.lint.fixer import FileChanged, fix_text, write_atomic
 from clipguard.rules import all_rules
-from clipguard.analysis.source import SourceFile
 
 FIX_ROOT = Path(__file__).resolve().parent.parent / "fixtures" / "fix"
 MODE = 0o754  # unusual on purpose: --fix must keep it
@@ -25,8 +25,11 @@ MODE = 0o754  # unusual on purpose: --fix must keep it
 def _cases():
     for path in sorted(FIX_ROOT.glob("*/*.in.py")):
         out = path.with_name(path.name.replace(".in.py", ".out.py"))
-        yield pytest.param(path.read_text(), out.read_text() if out.exists() else None,
-                           id=f"{path.parent.name}/{path.name}")
+        yield pytest.param(
+            path.read_text(),
+            out.read_text() if out.exists() else None,
+            id=f"{path.parent.name}/{path.name}",
+        )
     for rule in all_rules():
         for index, example in enumerate(map(as_invalid, rule.invalid)):
             if example.fixed is not None and not example.files:
@@ -52,8 +55,17 @@ VARIANTS = {"plain": _plain, "latin-1": _latin1, "bom-crlf": _bom_crlf}
 
 
 def _fix(run, directory: Path, names: list[str]):
-    result = run("lint", "--fix", "--unsafe-fixes", "--select", "ALL", "--no-cache", "--exit-zero",
-                 *names, cwd=directory)
+    result = run(
+        "lint",
+        "--fix",
+        "--unsafe-fixes",
+        "--select",
+        "ALL",
+        "--no-cache",
+        "--exit-zero",
+        *names,
+        cwd=directory,
+    )
     assert result.returncode == 0, result.stderr
     assert "Traceback" not in result.stdout + result.stderr
     return result
@@ -79,11 +91,15 @@ def test_fix_keeps_the_file_intact(run, tmp_path, source, expected):
     assert sorted(os.listdir(tmp_path)) == sorted(names.values())  # no temp file left behind
     _fix(run, tmp_path, sorted(names.values()))
     for variant, name in names.items():
-        assert (tmp_path / name).read_bytes() == written[variant], "a second --fix must change nothing"
+        assert (tmp_path / name).read_bytes() == written[variant], (
+            "a second --fix must change nothing"
+        )
 
 
 def test_variants_are_what_they_claim():
-    assert _latin1("x = 1\n").startswith(b"# -*- coding: latin-1 -*-\n") and b"caf\xe9" in _latin1("")
+    assert _latin1("x = 1\n").startswith(b"# -*- coding: latin-1 -*-\n") and b"caf\xe9" in _latin1(
+        ""
+    )
     crlf = _bom_crlf("a = 1\nb = 2\n")
     assert crlf == b"\xef\xbb\xbfa = 1\r\nb = 2\r\n"
 
@@ -137,8 +153,9 @@ def test_edit_during_the_run_is_not_overwritten(tmp_path, monkeypatch):
 
     monkeypatch.setattr(fixer, "fix_text", fix_text_while_the_user_saves)
     monkeypatch.chdir(tmp_path)
-    report = lint_paths(["app.py"], Settings(root=str(tmp_path), fix=True, unsafe_fixes=True),
-                        use_cache=False)
+    report = lint_paths(
+        ["app.py"], Settings(root=str(tmp_path), fix=True, unsafe_fixes=True), use_cache=False
+    )
     assert path.read_text() == theirs
     assert report.warnings == ["app.py: changed on disk while clipguard ran; not fixed"]
     assert report.fixed == 0 and any(f.rule == "CG101" for f in report.findings)
@@ -158,21 +175,34 @@ def test_a_fix_that_cannot_be_encoded_is_skipped_not_written(tmp_path, monkeypat
 
     monkeypatch.setattr(fixer, "fix_text", fix_text_adding_a_snowman)
     monkeypatch.chdir(tmp_path)
-    report = lint_paths(["app.py"], Settings(root=str(tmp_path), fix=True, unsafe_fixes=True),
-                        use_cache=False)
+    report = lint_paths(
+        ["app.py"], Settings(root=str(tmp_path), fix=True, unsafe_fixes=True), use_cache=False
+    )
     assert path.read_bytes() == original
-    assert report.fixed == 0 and len(report.warnings) == 1 and "fixes not applied" in report.warnings[0]
+    assert (
+        report.fixed == 0
+        and len(report.warnings) == 1
+        and "fixes not applied" in report.warnings[0]
+    )
 
 
 def _finding(line: int, *edits: Edit) -> Finding:
-    return Finding("a.py", line, 1, line, 2, "CG999", "test", "m", "error", Fix("safe", tuple(edits)))
+    return Finding(
+        "a.py", line, 1, line, 2, "CG999", "test", "m", "error", Fix("safe", tuple(edits))
+    )
 
 
 def test_apply_edits_keeps_crlf_and_rejects_positions_outside_the_text():
     text = "import clip\r\nx = 1\r\n"
     assert apply_edits(text, [Edit(2, 6, 2, 6, "\ny = 2")]) == "import clip\r\nx = 1\r\ny = 2\r\n"
-    for bad in (Edit(2, 7, 2, 7, "x"), Edit(2, 8, 2, 8, "x"), Edit(4, 1, 4, 1, "x"), Edit(0, 1, 0, 1, "x"),
-                Edit(1, 0, 1, 1, "x"), Edit(2, 3, 2, 2, "x")):
+    for bad in (
+        Edit(2, 7, 2, 7, "x"),
+        Edit(2, 8, 2, 8, "x"),
+        Edit(4, 1, 4, 1, "x"),
+        Edit(0, 1, 0, 1, "x"),
+        Edit(1, 0, 1, 1, "x"),
+        Edit(2, 3, 2, 2, "x"),
+    ):
         with pytest.raises(ValueError):
             apply_edits(text, [bad])
 
@@ -199,7 +229,10 @@ def test_fix_text_falls_back_when_fixes_together_break_the_code():
 def test_added_import_stays_below_shebang_and_coding_cookie():
     text = "#!/usr/bin/env python\n# -*- coding: latin-1 -*-\nx = 1\n"
     edit = SourceFile.from_text(text).add_import("import torch", "torch", "torch")
-    assert apply_edits(text, [edit]) == "#!/usr/bin/env python\n# -*- coding: latin-1 -*-\nimport torch\nx = 1\n"
+    assert (
+        apply_edits(text, [edit])
+        == "#!/usr/bin/env python\n# -*- coding: latin-1 -*-\nimport torch\nx = 1\n"
+    )
     bare = "# coding: utf-8"
     edit = SourceFile.from_text(bare).add_import("import torch", "torch", "torch")
     assert apply_edits(bare, [edit]) == "# coding: utf-8\nimport torch"

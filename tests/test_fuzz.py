@@ -13,23 +13,74 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from clipguard.lint.runner import lint_text
 from clipguard.lint.edits import apply_edits
 from clipguard.lint.examples import as_invalid, as_valid
+from clipguard.lint.runner import lint_text
 from clipguard.rules import all_rules
 
 pytestmark = pytest.mark.filterwarnings("ignore::SyntaxWarning", "ignore::DeprecationWarning")
 REPO = Path(__file__).resolve().parent.parent
-CI = settings(max_examples=120, deadline=None, derandomize=True, database=None,
-              suppress_health_check=list(HealthCheck))
+CI = settings(
+    max_examples=120,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=list(HealthCheck),
+)
 
 # Tokens that often break or bend CLIP code: brackets, operators, keywords, odd literals, and the
 # names the rules look for.
 TOKEN_POOL = (
-    "(", ")", "[", "]", "{", "}", ",", ":", ".", "*", "**", "@", "=", "+", "-", "/", "lambda",
-    "not", "await", "yield", "None", "0", "-1", "1e309", "0.5", "224", "336", "255.0", "'x'",
-    "f'{x}'", "...", "\n", "\t", "    ", "#", "\\\n", "encode_image", "encode_text", "normalize",
-    "Normalize", "Resize", "softmax", "clip", "T", "F", "model", "self", "mean", "std", "é",
+    "(",
+    ")",
+    "[",
+    "]",
+    "{",
+    "}",
+    ",",
+    ":",
+    ".",
+    "*",
+    "**",
+    "@",
+    "=",
+    "+",
+    "-",
+    "/",
+    "lambda",
+    "not",
+    "await",
+    "yield",
+    "None",
+    "0",
+    "-1",
+    "1e309",
+    "0.5",
+    "224",
+    "336",
+    "255.0",
+    "'x'",
+    "f'{x}'",
+    "...",
+    "\n",
+    "\t",
+    "    ",
+    "#",
+    "\\\n",
+    "encode_image",
+    "encode_text",
+    "normalize",
+    "Normalize",
+    "Resize",
+    "softmax",
+    "clip",
+    "T",
+    "F",
+    "model",
+    "self",
+    "mean",
+    "std",
+    "é",
 )
 
 
@@ -41,7 +92,9 @@ def corpus() -> list[str]:
             texts.append(example.code)
             texts.extend(example.files.values())
     for pattern in ("lint/**/*.py", "fix/*/*.py", "demo/*.py"):
-        texts.extend(p.read_text(encoding="utf-8") for p in sorted((REPO / "fixtures").glob(pattern)))
+        texts.extend(
+            p.read_text(encoding="utf-8") for p in sorted((REPO / "fixtures").glob(pattern))
+        )
     return sorted(set(texts))
 
 
@@ -76,7 +129,9 @@ def mutated(draw, sources=SNIPPETS) -> str:
     for _ in range(draw(st.integers(1, 3))):
         spans = tokens(text) or [(0, len(text), "TEXT")]
         start, end, kind = draw(st.sampled_from(spans))
-        operation = draw(st.sampled_from(["truncate", "delete", "insert", "replace", "duplicate", "splice"]))
+        operation = draw(
+            st.sampled_from(["truncate", "delete", "insert", "replace", "duplicate", "splice"])
+        )
         if operation == "truncate":
             text = text[:start]
         elif operation == "delete":
@@ -85,7 +140,11 @@ def mutated(draw, sources=SNIPPETS) -> str:
             text = text[:start] + draw(st.sampled_from(TOKEN_POOL)) + text[start:]
         elif operation == "replace":
             same_kind = [text[s:e] for s, e, k in spans if k == kind] or list(TOKEN_POOL)
-            text = text[:start] + draw(st.sampled_from(same_kind + list(TOKEN_POOL[-14:]))) + text[end:]
+            text = (
+                text[:start]
+                + draw(st.sampled_from(same_kind + list(TOKEN_POOL[-14:])))
+                + text[end:]
+            )
         elif operation == "duplicate":
             lines = text.splitlines(keepends=True)
             if lines:
@@ -116,8 +175,10 @@ def check_source(text: str) -> int:
             try:
                 ast.parse(fixed)
             except SyntaxError as exc:
-                raise AssertionError(f"{finding.rule} fix breaks the code: {exc}\n--- before\n{text}\n"
-                                     f"--- after\n{fixed}") from None
+                raise AssertionError(
+                    f"{finding.rule} fix breaks the code: {exc}\n--- before\n{text}\n"
+                    f"--- after\n{fixed}"
+                ) from None
     return len(findings)
 
 
@@ -154,7 +215,9 @@ def test_corpus_and_mutations_are_real():
 @pytest.mark.parametrize("size", ["1e999", "(1e999, 1e999)", "-1e999", "1e999 - 1e999"])
 def test_sizes_that_are_not_finite_numbers_are_unreadable(size):
     # found by bench/fuzz.py: `int(inf)` raised inside the size reader
-    text = ("import clip\nimport torchvision.transforms as T\nmodel, _ = clip.load('ViT-B/32')\n"
-            f"tf = T.Compose([T.Resize({size}, interpolation=T.InterpolationMode.BICUBIC), T.ToTensor()])\n"
-            "features = model.encode_image(tf(img)[None])\n")
+    text = (
+        "import clip\nimport torchvision.transforms as T\nmodel, _ = clip.load('ViT-B/32')\n"
+        f"tf = T.Compose([T.Resize({size}, interpolation=T.InterpolationMode.BICUBIC), T.ToTensor()])\n"
+        "features = model.encode_image(tf(img)[None])\n"
+    )
     check_source(text)

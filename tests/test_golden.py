@@ -15,7 +15,8 @@ from clipguard.lint.fixer import fix_source
 
 ROOT = Path(__file__).resolve().parent.parent / "fixtures"
 LINT_CASES = sorted(
-    [p for p in (ROOT / "lint").glob("*/*.py")] + [p for p in (ROOT / "lint").glob("*/*/") if p.is_dir()]
+    [p for p in (ROOT / "lint").glob("*/*.py")]
+    + [p for p in (ROOT / "lint").glob("*/*/") if p.is_dir()]
 )
 FIX_CASES = sorted((ROOT / "fix").glob("*/*.in.py"))
 

@@ -21,8 +21,14 @@ def _imported_modules(stderr: str) -> set[str]:
 def test_lint_imports_nothing_heavy(tmp_path):
     (tmp_path / "app.py").write_text(BUGGY)
     command = clipguard_command()
-    result = subprocess.run([command[0], "-X", "importtime", *command[1:], "lint", "--no-cache", "app.py"],
-                            cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [command[0], "-X", "importtime", *command[1:], "lint", "--no-cache", "app.py"],
+        check=False,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 1, result.stdout + result.stderr[-2000:]
     modules = _imported_modules(result.stderr)
     assert "clipguard" in modules and "ast" in modules
@@ -30,7 +36,12 @@ def test_lint_imports_nothing_heavy(tmp_path):
 
 
 def test_import_clipguard_is_light():
-    result = subprocess.run([sys.executable, "-X", "importtime", "-c", "import clipguard, clipguard.cli"],
-                            capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-X", "importtime", "-c", "import clipguard, clipguard.cli"],
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 0
     assert not _imported_modules(result.stderr) & set(HEAVY)

@@ -14,9 +14,11 @@ def test_a_constant_and_the_names_that_refer_to_it_carry_its_trigger():
 
 
 def test_a_definition_carries_what_its_body_holds_and_a_caller_carries_it_on():
-    source = ("import torch\n\n\ndef _raw(model, x):\n    return model.encode_image(x)\n\n\n"
-              "@torch.no_grad()\ndef embed(model, x):\n    return _raw(model, x)\n\n\n"
-              "class Other:\n    def run(self):\n        return 1\n")
+    source = (
+        "import torch\n\n\ndef _raw(model, x):\n    return model.encode_image(x)\n\n\n"
+        "@torch.no_grad()\ndef embed(model, x):\n    return _raw(model, x)\n\n\n"
+        "class Other:\n    def run(self):\n        return 1\n"
+    )
     assert carriers(source, (b".encode_image",)) == {b"_raw", b"embed"}
 
 
@@ -35,8 +37,10 @@ def test_imports_carry_only_the_clauses_they_bind():
 
 
 def test_a_block_at_top_level_carries_the_names_it_binds():
-    source = ("if TYPE_CHECKING:\n    from .stats import IMAGENET_MEAN\nelse:\n"
-              "    IMAGENET_MEAN = make(\n        fill=1,\n    )\n")
+    source = (
+        "if TYPE_CHECKING:\n    from .stats import IMAGENET_MEAN\nelse:\n"
+        "    IMAGENET_MEAN = make(\n        fill=1,\n    )\n"
+    )
     assert carriers(source, (b"IMAGENET",)) == {b"IMAGENET_MEAN"}
 
 
@@ -57,9 +61,13 @@ def test_the_module_docstring_before_any_statement_carries_nothing():
 def test_near_clip_numbers_carry_to_importers_but_versions_do_not():
     from clipguard.rules.cg102_mistyped_clip_normalization import MistypedClipNormalization
 
-    source = ('MEAN = (0.48, 0.45, 0.40)\nSTD = [68.5, 66.6, 70.3]\nNAME = OPENAI_CLIP_MEAN\n'
-              'REQUIRED = "0.48"\nVERSION = version("0.48.0")\nRATE = 1.45\n')
-    found = trigger_carriers(source.encode(), MistypedClipNormalization.imported_triggers, bound_names)
+    source = (
+        "MEAN = (0.48, 0.45, 0.40)\nSTD = [68.5, 66.6, 70.3]\nNAME = OPENAI_CLIP_MEAN\n"
+        'REQUIRED = "0.48"\nVERSION = version("0.48.0")\nRATE = 1.45\n'
+    )
+    found = trigger_carriers(
+        source.encode(), MistypedClipNormalization.imported_triggers, bound_names
+    )
     assert found == {b"MEAN", b"STD", b"NAME"}
 
 

@@ -8,7 +8,14 @@ from clipguard.lint.examples import run_example
 from clipguard.pages import code_blocks, pages_dir, section
 from clipguard.rules import all_rules
 
-SECTIONS = ["What it does", "Why is this bad?", "Example", "Use instead", "Fix safety", "References"]
+SECTIONS = [
+    "What it does",
+    "Why is this bad?",
+    "Example",
+    "Use instead",
+    "Fix safety",
+    "References",
+]
 RULES = [rule for rule in all_rules()]
 
 
@@ -35,4 +42,6 @@ def test_page_examples_behave(rule):
     for block in bad:
         assert run_example(rule, block), f"{rule.code}: the page's Example does not fire:\n{block}"
     for block in good:
-        assert not run_example(rule, block), f"{rule.code}: the page's 'Use instead' fires:\n{block}"
+        assert not run_example(rule, block), (
+            f"{rule.code}: the page's 'Use instead' fires:\n{block}"
+        )

@@ -5,16 +5,17 @@ import textwrap
 
 import pytest
 
-from clipguard.analysis.statistics import NAMED, Evaluator, judge
 from clipguard.analysis.flow import Flow
-from clipguard.lint.examples import fix_all, run_example
-from clipguard.profiles import CLIP_MEAN, CLIP_STD, IMAGENET_MEAN, IMAGENET_STD
-from clipguard.lint.gate.imports import config_bases
-from clipguard.rules import rule_by_code
 from clipguard.analysis.source import SourceFile
+from clipguard.analysis.statistics import NAMED, Evaluator, judge
+from clipguard.lint.examples import fix_all, run_example
+from clipguard.lint.gate.imports import config_bases
+from clipguard.profiles import CLIP_MEAN, CLIP_STD, IMAGENET_MEAN, IMAGENET_STD
+from clipguard.rules import rule_by_code
 
-CG101, CG102, CG201, CG202, CG203, CG204 = (rule_by_code(c) for c in
-                                            ("CG101", "CG102", "CG201", "CG202", "CG203", "CG204"))
+CG101, CG102, CG201, CG202, CG203, CG204 = (
+    rule_by_code(c) for c in ("CG101", "CG102", "CG201", "CG202", "CG203", "CG204")
+)
 
 
 def codes(rule, code, files=None):
@@ -22,35 +23,46 @@ def codes(rule, code, files=None):
 
 
 # -- constants ----------------------------------------------------------------------------------
-@pytest.mark.parametrize(("mean", "std", "verdict"), [
-    (CLIP_MEAN, CLIP_STD, "clip"),
-    ((0.481, 0.458, 0.408), (0.269, 0.261, 0.276), "clip"),  # rounded: within one 8-bit step
-    ((122.7709383, 116.7460125, 104.09373615), (68.5005327, 66.6321579, 70.32316305), "clip"),
-    (IMAGENET_MEAN, IMAGENET_STD, "imagenet"),
-    ((123.675, 116.28, 103.53), (58.395, 57.12, 57.375), "imagenet"),
-    ((0.5, 0.5, 0.5), (0.5, 0.5, 0.5), "half"),
-    ((0, 0, 0), (1, 1, 1), "none"),
-    (CLIP_MEAN, IMAGENET_STD, "near-clip"),
-    ((0.48, 0.45, 0.40), (0.26, 0.26, 0.27), "near-clip"),  # truncated beyond tolerance
-    ((108.3272985, 116.7460125, 104.09373615), (68.5005327, 66.6321579, 70.32316305), "near-clip"),
-    # ImageNet's mean is within 1/255 of CLIP's: with CLIP's std the pair is equivalent
-    (IMAGENET_MEAN, CLIP_STD, "clip"),
-    ((0.4, 0.4, 0.4), (0.2, 0.2, 0.2), "other"),
-])
+@pytest.mark.parametrize(
+    ("mean", "std", "verdict"),
+    [
+        (CLIP_MEAN, CLIP_STD, "clip"),
+        ((0.481, 0.458, 0.408), (0.269, 0.261, 0.276), "clip"),  # rounded: within one 8-bit step
+        ((122.7709383, 116.7460125, 104.09373615), (68.5005327, 66.6321579, 70.32316305), "clip"),
+        (IMAGENET_MEAN, IMAGENET_STD, "imagenet"),
+        ((123.675, 116.28, 103.53), (58.395, 57.12, 57.375), "imagenet"),
+        ((0.5, 0.5, 0.5), (0.5, 0.5, 0.5), "half"),
+        ((0, 0, 0), (1, 1, 1), "none"),
+        (CLIP_MEAN, IMAGENET_STD, "near-clip"),
+        ((0.48, 0.45, 0.40), (0.26, 0.26, 0.27), "near-clip"),  # truncated beyond tolerance
+        (
+            (108.3272985, 116.7460125, 104.09373615),
+            (68.5005327, 66.6321579, 70.32316305),
+            "near-clip",
+        ),
+        # ImageNet's mean is within 1/255 of CLIP's: with CLIP's std the pair is equivalent
+        (IMAGENET_MEAN, CLIP_STD, "clip"),
+        ((0.4, 0.4, 0.4), (0.2, 0.2, 0.2), "other"),
+    ],
+)
 def test_judge_tolerance_table(mean, std, verdict):
     assert judge(mean, std) == verdict
 
 
-@pytest.mark.parametrize(("expression", "expected"), [
-    ("[v * 255 for v in (0.485, 0.456, 0.406)]", (123.675, 116.28, 103.53)),
-    ("np.array([0.485, 0.456, 0.406]) * 255", (123.675, 116.28, 103.53)),
-    ("torch.tensor([123.675, 116.28, 103.53]).view(1, 3, 1, 1) / 255", IMAGENET_MEAN),
-    ("tuple(x / 255 for x in [124, 117, 104])", (124 / 255, 117 / 255, 104 / 255)),
-    ("MEAN", IMAGENET_MEAN),
-])
+@pytest.mark.parametrize(
+    ("expression", "expected"),
+    [
+        ("[v * 255 for v in (0.485, 0.456, 0.406)]", (123.675, 116.28, 103.53)),
+        ("np.array([0.485, 0.456, 0.406]) * 255", (123.675, 116.28, 103.53)),
+        ("torch.tensor([123.675, 116.28, 103.53]).view(1, 3, 1, 1) / 255", IMAGENET_MEAN),
+        ("tuple(x / 255 for x in [124, 117, 104])", (124 / 255, 117 / 255, 104 / 255)),
+        ("MEAN", IMAGENET_MEAN),
+    ],
+)
 def test_evaluator_reads_computed_forms(expression, expected):
-    file = SourceFile.from_text(f"import numpy as np\nimport torch\nMEAN = (0.485, 0.456, 0.406)\n"
-                                f"value = {expression}\n")
+    file = SourceFile.from_text(
+        f"import numpy as np\nimport torch\nMEAN = (0.485, 0.456, 0.406)\nvalue = {expression}\n"
+    )
     node = file.tree.body[-1].value
     values = Evaluator(file, Flow(file.tree)).values(node)
     assert len(values) == 1
@@ -58,8 +70,10 @@ def test_evaluator_reads_computed_forms(expression, expected):
 
 
 def test_evaluator_gives_every_branch_of_a_switch():
-    file = SourceFile.from_text("mean = (0.485, 0.456, 0.406) if name == 'rn50' else "
-                                "(0.48145466, 0.4578275, 0.40821073)\nvalue = mean\n")
+    file = SourceFile.from_text(
+        "mean = (0.485, 0.456, 0.406) if name == 'rn50' else "
+        "(0.48145466, 0.4578275, 0.40821073)\nvalue = mean\n"
+    )
     values = Evaluator(file, Flow(file.tree)).values(file.tree.body[-1].value)
     assert sorted(v.values for v in values) == sorted([IMAGENET_MEAN, CLIP_MEAN])
 
@@ -77,7 +91,9 @@ def test_named_constants_match_the_installed_libraries():
 
 # -- CG101 / CG102 forms ------------------------------------------------------------------------
 def test_sub_div_chain_and_255_scale_fire():
-    assert codes(CG101, """
+    assert codes(
+        CG101,
+        """
         import clip
         import torch
         model, _ = clip.load("RN50")
@@ -85,11 +101,15 @@ def test_sub_div_chain_and_255_scale_fire():
         STD = torch.tensor([58.395, 57.12, 57.375]).view(1, 3, 1, 1)
         def embed(batch):
             return model.encode_image(batch.float().sub(MEAN).div(STD))
-        """) == ["CG101"]
+        """,
+    ) == ["CG101"]
 
 
 def test_a_dict_of_pipelines_is_a_switch():
-    assert codes(CG101, """
+    assert (
+        codes(
+            CG101,
+            """
         import clip
         import torchvision.transforms as T
         model, _ = clip.load("ViT-B/32")
@@ -98,7 +118,10 @@ def test_a_dict_of_pipelines_is_a_switch():
             "clip": T.Compose([T.ToTensor(), T.Normalize((0.48145466, 0.4578275, 0.40821073),
                                                           (0.26862954, 0.26130258, 0.27577711))]),
         }
-        """) == []
+        """,
+        )
+        == []
+    )
 
 
 def test_a_reassigned_tensor_follows_the_last_assignment():
@@ -117,8 +140,10 @@ def test_a_reassigned_tensor_follows_the_last_assignment():
 
 
 def test_module_without_models_feeds_clip_through_its_importers():
-    helpers = ("import torchvision.transforms as T\n"
-               "transform = T.Compose([T.ToTensor(), T.Normalize([0.485, 0.456, 0.406], [0.229, 0.224, 0.225])])\n")
+    helpers = (
+        "import torchvision.transforms as T\n"
+        "transform = T.Compose([T.ToTensor(), T.Normalize([0.485, 0.456, 0.406], [0.229, 0.224, 0.225])])\n"
+    )
     clip_user = "import clip\nfrom helpers import transform\nmodel, _ = clip.load('ViT-B/32')\n"
     mixed_user = clip_user + "import torchvision\nnet = torchvision.models.resnet50()\n"
     # linted as helpers.py itself: main.py is the helpers module, other.py imports it
@@ -154,18 +179,21 @@ def test_near_miss_is_not_judged_against_siglip():
 
 
 # -- CG201 aliases and spellings -----------------------------------------------------------------
-@pytest.mark.parametrize(("call", "fires"), [
-    ("R(224, interpolation=IM.BILINEAR)", True),
-    ("R(224, interpolation=IM.NEAREST)", True),
-    ("R(224, interpolation=IM.BICUBIC)", False),
-    ("R(224, IM.BICUBIC)", False),
-    ("R(224, interpolation=mode)", True),  # mode = IM.BILINEAR below
-    ("R(224, interpolation=Image.BILINEAR)", True),
-    ("R(224, interpolation=Image.Resampling.BICUBIC)", False),
-    ("R(224, interpolation=2)", True),
-    ("R(224, interpolation=3)", False),
-    ("R(224, interpolation=unknown)", False),
-])
+@pytest.mark.parametrize(
+    ("call", "fires"),
+    [
+        ("R(224, interpolation=IM.BILINEAR)", True),
+        ("R(224, interpolation=IM.NEAREST)", True),
+        ("R(224, interpolation=IM.BICUBIC)", False),
+        ("R(224, IM.BICUBIC)", False),
+        ("R(224, interpolation=mode)", True),  # mode = IM.BILINEAR below
+        ("R(224, interpolation=Image.BILINEAR)", True),
+        ("R(224, interpolation=Image.Resampling.BICUBIC)", False),
+        ("R(224, interpolation=2)", True),
+        ("R(224, interpolation=3)", False),
+        ("R(224, interpolation=unknown)", False),
+    ],
+)
 def test_interpolation_spellings(call, fires):
     code = f"""
         import clip
@@ -179,17 +207,20 @@ def test_interpolation_spellings(call, fires):
     assert codes(CG201, code) == (["CG201"] if fires else [])
 
 
-@pytest.mark.parametrize(("call", "fires"), [
-    ("cv2.resize(img, (256, 224))", True),
-    ("cv2.resize(img, (256, 224), interpolation=cv2.INTER_CUBIC)", False),
-    ("cv2.resize(img, (256, 224), interpolation=1)", True),
-    ("cv2.resize(img, (256, 224), interpolation=cv2.INTER_AREA)", False),
-    ("Image.fromarray(img).resize((256, 224), resample=2)", True),
-    ("Image.fromarray(img).resize((256, 224), resample=3)", False),
-    ("Image.fromarray(img).resize((256, 224))", False),  # PIL's default is bicubic
-    ("F.interpolate(img, size=(256, 224))", True),  # default mode is nearest
-    ("F.interpolate(img, size=(256, 224), mode='bicubic', antialias=True)", False),
-])
+@pytest.mark.parametrize(
+    ("call", "fires"),
+    [
+        ("cv2.resize(img, (256, 224))", True),
+        ("cv2.resize(img, (256, 224), interpolation=cv2.INTER_CUBIC)", False),
+        ("cv2.resize(img, (256, 224), interpolation=1)", True),
+        ("cv2.resize(img, (256, 224), interpolation=cv2.INTER_AREA)", False),
+        ("Image.fromarray(img).resize((256, 224), resample=2)", True),
+        ("Image.fromarray(img).resize((256, 224), resample=3)", False),
+        ("Image.fromarray(img).resize((256, 224))", False),  # PIL's default is bicubic
+        ("F.interpolate(img, size=(256, 224))", True),  # default mode is nearest
+        ("F.interpolate(img, size=(256, 224), mode='bicubic', antialias=True)", False),
+    ],
+)
 def test_other_libraries(call, fires):
     code = f"""
         import clip, cv2
@@ -234,11 +265,16 @@ def test_fixed_pipeline_equals_the_openai_reference():
         """)
     findings = run_example(CG101, code) + run_example(CG201, code)
     fixed = fix_all(code, findings)
-    pipeline_source = "\n".join(line for line in fixed.splitlines()
-                                if not line.startswith(("import clip", "model", "features")))
+    pipeline_source = "\n".join(
+        line
+        for line in fixed.splitlines()
+        if not line.startswith(("import clip", "model", "features"))
+    )
     namespace: dict = {}
     exec(pipeline_source, namespace)  # noqa: S102 -- runs the fixed pipeline, written above
-    image = Image.fromarray(np.random.default_rng(0).integers(0, 256, (300, 400, 3), dtype=np.uint8))
+    image = Image.fromarray(
+        np.random.default_rng(0).integers(0, 256, (300, 400, 3), dtype=np.uint8)
+    )
     assert torch.equal(namespace["transform"](image), _transform(224)(image))
 
 
@@ -269,8 +305,10 @@ def test_antialias_false_in_functional_resize():
 
 
 def test_mmcv_base_configs_are_import_edges():
-    assert config_bases(b"_base_ = [\n    '../_base_/models/zegclip.py', './voc.py',\n]\n") == \
-        [".._base_.models.zegclip", ".voc"]
+    assert config_bases(b"_base_ = [\n    '../_base_/models/zegclip.py', './voc.py',\n]\n") == [
+        ".._base_.models.zegclip",
+        ".voc",
+    ]
     assert config_bases(b"_base_ = '../../a/b.py'\n") == ["...a.b"]
     assert config_bases(b"_base_ = './x.txt'\n") == []
 
@@ -282,16 +320,19 @@ def test_dataset_statistics_are_not_a_near_miss():
 
 
 def test_importers_decide_only_for_the_names_they_use():
-    transforms = ("import torchvision.transforms as T\n"
-                  "def clip_transform():\n"
-                  "    return T.Compose([T.ToTensor(), T.Normalize((0.48145466, 0.4578275, 0.40821073),"
-                  " (0.26862954, 0.26130258, 0.27577711))])\n"
-                  "def imagenet_transform():\n"
-                  "    return T.Compose([T.ToTensor(), T.Normalize((0.485, 0.456, 0.406), (0.229, 0.224, 0.225))])\n")
-    user = ("import clip\nfrom main import {name}\nmodel, _ = clip.load('ViT-B/32')\n"
-            "tf = {name}()\n")
+    transforms = (
+        "import torchvision.transforms as T\n"
+        "def clip_transform():\n"
+        "    return T.Compose([T.ToTensor(), T.Normalize((0.48145466, 0.4578275, 0.40821073),"
+        " (0.26862954, 0.26130258, 0.27577711))])\n"
+        "def imagenet_transform():\n"
+        "    return T.Compose([T.ToTensor(), T.Normalize((0.485, 0.456, 0.406), (0.229, 0.224, 0.225))])\n"
+    )
+    user = "import clip\nfrom main import {name}\nmodel, _ = clip.load('ViT-B/32')\ntf = {name}()\n"
     assert codes(CG101, transforms, {"user.py": user.format(name="clip_transform")}) == []
-    assert codes(CG101, transforms, {"user.py": user.format(name="imagenet_transform")}) == ["CG101"]
+    assert codes(CG101, transforms, {"user.py": user.format(name="imagenet_transform")}) == [
+        "CG101"
+    ]
 
 
 def test_processor_resample_override():
@@ -306,11 +347,15 @@ def test_processor_resample_override():
 
 
 def test_config_that_overrides_the_base_statistics():
-    base = ("img_norm_cfg = dict(mean=[123.675, 116.28, 103.53], std=[58.395, 57.12, 57.375], to_rgb=True)\n"
-            "train_pipeline = [dict(type='Normalize', **img_norm_cfg)]\n")
+    base = (
+        "img_norm_cfg = dict(mean=[123.675, 116.28, 103.53], std=[58.395, 57.12, 57.375], to_rgb=True)\n"
+        "train_pipeline = [dict(type='Normalize', **img_norm_cfg)]\n"
+    )
     model = "_base_ = ['./main.py']\nmodel = dict(backbone=dict(type='CLIPVisionTransformer'))\n"
-    override = model + ("img_norm_cfg = dict(mean=[122.7709383, 116.7460125, 104.09373615],"
-                        " std=[68.5005327, 66.6321579, 70.32316305], to_rgb=True)\n")
+    override = model + (
+        "img_norm_cfg = dict(mean=[122.7709383, 116.7460125, 104.09373615],"
+        " std=[68.5005327, 66.6321579, 70.32316305], to_rgb=True)\n"
+    )
     resnet = "_base_ = ['./main.py']\nmodel = dict(backbone=dict(type='ResNetV1c', depth=50))\n"
     assert codes(CG101, base, {"clip_config.py": model}) == ["CG101"]
     assert codes(CG101, base, {"clip_config.py": override}) == []
@@ -327,4 +372,6 @@ def test_training_augmentation_geometry_is_not_checked():
         """
     assert codes(CG201, code) == []
     assert codes(CG203, code) == []
-    assert codes(CG201, code.replace("T.RandomCrop(224), T.RandomHorizontalFlip(), ", "")) == ["CG201"]
+    assert codes(CG201, code.replace("T.RandomCrop(224), T.RandomHorizontalFlip(), ", "")) == [
+        "CG201"
+    ]

@@ -11,11 +11,11 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from clipguard.analysis.states import COS, LIST, MIXED, NORM, RAW, State, join
-from clipguard.lint.runner import lint_text
-from clipguard.lint.examples import fix_all, run_example
 from clipguard.analysis.project import Project
+from clipguard.analysis.states import COS, LIST, MIXED, NORM, RAW, State, join
+from clipguard.lint.examples import fix_all, run_example
 from clipguard.lint.gate.imports import scan_imports
+from clipguard.lint.runner import lint_text
 from clipguard.rules import rule_by_code
 
 CG301, CG302, CG303 = (rule_by_code(code) for code in ("CG301", "CG302", "CG303"))
@@ -339,7 +339,9 @@ def test_a_file_holding_only_helper_calls_passes_the_byte_gate(tmp_path):
     assert len(run_example(CG301, code, files)) == 1
     (tmp_path / "main.py").write_text(code)
     (tmp_path / "feats.py").write_text(files["feats.py"])
-    report = lint_paths([str(tmp_path)], Settings(select=("CG301",), root=str(tmp_path)), use_cache=False)
+    report = lint_paths(
+        [str(tmp_path)], Settings(select=("CG301",), root=str(tmp_path)), use_cache=False
+    )
     assert [(Path(f.path).name, f.rule) for f in report.findings] == [("main.py", "CG301")]
 
 

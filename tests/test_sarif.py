@@ -4,7 +4,6 @@ import json
 from pathlib import Path
 
 import jsonschema
-
 from conftest import BUGGY
 
 SCHEMA = json.loads((Path(__file__).parent / "data" / "sarif-schema-2.1.0.json").read_text())
@@ -21,7 +20,11 @@ def test_sarif_is_valid_and_complete(run, project):
     assert {"CG101", "CG000"} <= {r["id"] for r in rules}
     cg101 = next(r for r in rules if r["id"] == "CG101")
     assert cg101["name"] == "imagenet-normalization"
-    assert cg101["shortDescription"]["text"] and cg101["fullDescription"]["text"] and cg101["help"]["text"]
+    assert (
+        cg101["shortDescription"]["text"]
+        and cg101["fullDescription"]["text"]
+        and cg101["help"]["text"]
+    )
     (res,) = run_["results"]
     assert res["ruleId"] == "CG101" and res["level"] == "error"
     assert rules[res["ruleIndex"]]["id"] == "CG101"

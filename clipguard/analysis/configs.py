@@ -16,8 +16,15 @@ from clipguard.profiles import model_family_profile
 
 # Keys whose strings name a model or its weights, anywhere inside a model dict.
 NAME_KEYS = ("type", "clip_model", "model_name", "arch", "backbone_name")
-PATH_KEYS = ("pretrained", "checkpoint", "pretrained_weights", "weights", "clip_pretrained",
-             "ckpt", "load_from")
+PATH_KEYS = (
+    "pretrained",
+    "checkpoint",
+    "pretrained_weights",
+    "weights",
+    "clip_pretrained",
+    "ckpt",
+    "load_from",
+)
 MAX_DEPTH = 12
 
 
@@ -36,10 +43,14 @@ def _bases(file: SourceFile) -> list[SourceFile]:
     project = file.project
     found = []
     for statement in file.tree.body:
-        if isinstance(statement, ast.Assign) and any(isinstance(t, ast.Name) and t.id == "_base_"
-                                                     for t in statement.targets):
-            values = statement.value.elts if isinstance(statement.value, (ast.List, ast.Tuple)) \
+        if isinstance(statement, ast.Assign) and any(
+            isinstance(t, ast.Name) and t.id == "_base_" for t in statement.targets
+        ):
+            values = (
+                statement.value.elts
+                if isinstance(statement.value, (ast.List, ast.Tuple))
                 else [statement.value]
+            )
             for value in values:
                 relative = string(value)
                 if project is None or not relative or not relative.endswith(".py"):
@@ -76,8 +87,12 @@ def inheritors(file: SourceFile) -> list[SourceFile]:
         for path in frontier:
             for importer in project.importers(path):
                 other = project.source(importer)
-                if other is not None and other.path not in found and other.path != file.path \
-                        and any(b.path == path for b in bases(other)):
+                if (
+                    other is not None
+                    and other.path not in found
+                    and other.path != file.path
+                    and any(b.path == path for b in bases(other))
+                ):
                     found[other.path] = other
                     fresh.append(other.path)
         frontier = fresh
@@ -85,16 +100,21 @@ def inheritors(file: SourceFile) -> list[SourceFile]:
 
 
 def assigns(file: SourceFile, name: str) -> bool:
-    return any(isinstance(s, ast.Assign) and any(isinstance(t, ast.Name) and t.id == name for t in s.targets)
-               for s in file.tree.body)
+    return any(
+        isinstance(s, ast.Assign)
+        and any(isinstance(t, ast.Name) and t.id == name for t in s.targets)
+        for s in file.tree.body
+    )
 
 
 def model_dict(file: SourceFile) -> ast.AST | None:
     """The config's own `model = dict(...)`."""
     for statement in file.tree.body:
-        if isinstance(statement, ast.Assign) and any(isinstance(t, ast.Name) and t.id == "model"
-                                                     for t in statement.targets) \
-                and config_items(statement.value) is not None:
+        if (
+            isinstance(statement, ast.Assign)
+            and any(isinstance(t, ast.Name) and t.id == "model" for t in statement.targets)
+            and config_items(statement.value) is not None
+        ):
             return statement.value
     return None
 
@@ -107,7 +127,8 @@ def model_build(file: SourceFile) -> Build | None:
     names, paths = [], []
     _collect(node, names, paths, 0)
     if any(CLIP_WORD.search(n) for n in names) or any(
-            OPENAI_CHECKPOINT.search(p) or CLIP_CHECKPOINT.search(p) for p in paths):
+        OPENAI_CHECKPOINT.search(p) or CLIP_CHECKPOINT.search(p) for p in paths
+    ):
         family = next((p for n in names if (p := model_family_profile(n))), None)
         return Build(node, True, family or default_profile(), family is not None, trusted=False)
     return Build(node, False, default_profile(), False, trusted=False)
@@ -133,9 +154,12 @@ def _collect(node: ast.AST, names: list[str], paths: list[str], depth: int) -> N
 def top_name(file: SourceFile, node: ast.AST) -> str | None:
     """The top-level name whose value holds `node`."""
     for statement in file.tree.body:
-        if isinstance(statement, ast.Assign) and len(statement.targets) == 1 \
-                and isinstance(statement.targets[0], ast.Name) \
-                and any(n is node for n in ast.walk(statement.value)):
+        if (
+            isinstance(statement, ast.Assign)
+            and len(statement.targets) == 1
+            and isinstance(statement.targets[0], ast.Name)
+            and any(n is node for n in ast.walk(statement.value))
+        ):
             return statement.targets[0].id
     return None
 

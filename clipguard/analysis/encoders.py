@@ -17,8 +17,11 @@ from clipguard.profiles import Profile
 
 # Keywords under which models and processors take images.
 IMAGE_KEYWORDS = ("pixel_values", "image", "images", "x", "img", "input")
-INFERENCE_NAMES = re.compile(r"eval|test|infer|predict|extract|embed|encode|retriev|search|zero_?shot|"
-                             r"classify|score|index|demo", re.IGNORECASE)
+INFERENCE_NAMES = re.compile(
+    r"eval|test|infer|predict|extract|embed|encode|retriev|search|zero_?shot|"
+    r"classify|score|index|demo",
+    re.IGNORECASE,
+)
 TRAINING_NAMES = re.compile(r"train|fit|step|loss|backward|optimi", re.IGNORECASE)
 # What the model's own preprocessing does to whatever it is given.
 OWN_RECIPE = frozenset({"resize", "normalize"})
@@ -72,8 +75,15 @@ def _encoder_inputs(file: SourceFile) -> list[EncoderInput]:
                     found.append(EncoderInput(node, _images(node), UNTRACED, _context(file, node)))
                     continue
                 held = Role("model", local)  # an untraced receiver in a module of one CLIP model
-            if held is not None and held.kind == "model" and held.build.clip and not held.build.wrapper:
-                found.append(EncoderInput(node, _images(node), Consumer.of(held.build), _context(file, node)))
+            if (
+                held is not None
+                and held.kind == "model"
+                and held.build.clip
+                and not held.build.wrapper
+            ):
+                found.append(
+                    EncoderInput(node, _images(node), Consumer.of(held.build), _context(file, node))
+                )
             continue
         if id(node) in builds(file) or not _may_hold_model(file, func):
             continue
@@ -81,13 +91,27 @@ def _encoder_inputs(file: SourceFile) -> list[EncoderInput]:
         if held is None or not held.build.clip or held.build.wrapper:
             continue  # a project class holding the model: where it hands over images is traced
         if held.kind == "model":
-            found.append(EncoderInput(node, _images(node), Consumer.of(held.build), _context(file, node)))
+            found.append(
+                EncoderInput(node, _images(node), Consumer.of(held.build), _context(file, node))
+            )
         elif held.build.processor:
-            found.append(EncoderInput(node, _processor_images(node, held.build), Consumer.of(held.build),
-                                      OWN_RECIPE | _context(file, node)))
+            found.append(
+                EncoderInput(
+                    node,
+                    _processor_images(node, held.build),
+                    Consumer.of(held.build),
+                    OWN_RECIPE | _context(file, node),
+                )
+            )
         elif not held.build.vendored and not held.train_transform:
-            found.append(EncoderInput(node, tuple(node.args[:1]), Consumer.of(held.build),
-                                      OWN_RECIPE | _context(file, node)))
+            found.append(
+                EncoderInput(
+                    node,
+                    tuple(node.args[:1]),
+                    Consumer.of(held.build),
+                    OWN_RECIPE | _context(file, node),
+                )
+            )
     return found
 
 
@@ -102,7 +126,8 @@ def inference(file: SourceFile, call: ast.Call) -> bool:
     flow = flow_of(file)
     for parent, _ in flow.ancestors(call):
         if isinstance(parent, (ast.With, ast.AsyncWith)) and any(
-                _grad_off(file, item.context_expr) for item in parent.items):
+            _grad_off(file, item.context_expr) for item in parent.items
+        ):
             return True
         if isinstance(parent, (ast.FunctionDef, ast.AsyncFunctionDef)):
             if any(_grad_off(file, d) for d in parent.decorator_list):
@@ -117,8 +142,13 @@ def _grad_off(file: SourceFile, node: ast.AST) -> bool:
     qualified = file.qualname(target) or ""
     if qualified in ("torch.no_grad", "torch.inference_mode"):
         return True
-    return qualified == "torch.set_grad_enabled" and isinstance(node, ast.Call) and bool(node.args) \
-        and isinstance(node.args[0], ast.Constant) and node.args[0].value is False
+    return (
+        qualified == "torch.set_grad_enabled"
+        and isinstance(node, ast.Call)
+        and bool(node.args)
+        and isinstance(node.args[0], ast.Constant)
+        and node.args[0].value is False
+    )
 
 
 def module_clip(file: SourceFile) -> Build | None:
@@ -148,7 +178,8 @@ def _may_hold_model(file: SourceFile, func: ast.AST) -> bool:
         return file.qualname(func) is None  # not an imported function
     if isinstance(func, ast.Attribute):
         return func.attr in ("forward", "__call__") or (
-            isinstance(func.value, ast.Name) and func.value.id == "self")
+            isinstance(func.value, ast.Name) and func.value.id == "self"
+        )
     return False
 
 

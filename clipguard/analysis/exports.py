@@ -47,7 +47,11 @@ def _exports(file: SourceFile) -> list[Export]:
     if own is None and (builds(file) or not module_steps(file)):
         return found  # other models here, or nothing of its own that prepares images
     for statement in file.tree.body:
-        if isinstance(statement, FUNCTIONS) and returned(statement) and not _called(file, statement):
+        if (
+            isinstance(statement, FUNCTIONS)
+            and returned(statement)
+            and not _called(file, statement)
+        ):
             names, roots, transforms_only = {statement.name}, returned(statement), False
         elif isinstance(statement, ast.Assign) and _unused(file, statement):
             names, roots, transforms_only = _names(statement), [statement.value], True
@@ -76,9 +80,13 @@ def _importers_consumer(file: SourceFile, names: set[str]) -> Consumer | None:
             continue
         models = [b for b in builds(importer).values() if not b.processor]
         if not models:
-            models = [b for p in project.imported(path) if p != Path(file.path)
-                      and (other := project.source(p)) is not None
-                      for b in builds(other).values() if not b.processor]
+            models = [
+                b
+                for p in project.imported(path)
+                if p != Path(file.path) and (other := project.source(p)) is not None
+                for b in builds(other).values()
+                if not b.processor
+            ]
         if any(not b.clip for b in models):
             return None
         clip = module_clip(importer) or next((b for b in models if b.clip), None)
@@ -90,7 +98,8 @@ def _importers_consumer(file: SourceFile, names: set[str]) -> Consumer | None:
 def _may_import(project, path: Path, stem: str, names: set[str]) -> bool:
     """From bytes: whether an importer may bind one of `names`, all of them (`*`) or the module."""
     return any(project.mentions(path, name) for name in (*names, "*")) or project.matches(
-        path, rb"import[^\n]*\b" + re.escape(stem.encode()) + rb"\b")
+        path, rb"import[^\n]*\b" + re.escape(stem.encode()) + rb"\b"
+    )
 
 
 def _imports_any(importer: SourceFile, file: SourceFile, names: set[str]) -> bool:
@@ -120,13 +129,18 @@ def _called(file: SourceFile, function: ast.AST) -> bool:
 def _unused(file: SourceFile, statement: ast.Assign) -> bool:
     """A module-level assignment to names never read in the module."""
     names = _names(statement)
-    return bool(names) and len(names) == len(statement.targets) and not any(_loaded(file, n) for n in names)
+    return (
+        bool(names)
+        and len(names) == len(statement.targets)
+        and not any(_loaded(file, n) for n in names)
+    )
 
 
 def _loaded(file: SourceFile, name: str) -> bool:
     def index(_: SourceFile) -> set[str]:
         nodes = all_nodes(file)
-        return {n.id for n in nodes if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)} \
-            | {n.attr for n in nodes if isinstance(n, ast.Attribute)}
+        return {n.id for n in nodes if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)} | {
+            n.attr for n in nodes if isinstance(n, ast.Attribute)
+        }
 
     return name in file.memo("clipguard.loaded_names", index)

@@ -19,7 +19,15 @@ from clipguard.analysis.interpreter import FunctionAnalysis
 from clipguard.analysis.nodes import walk
 from clipguard.analysis.source import SourceFile
 from clipguard.analysis.states import (
-    MEAN, NORM, OBJECTS, RAW, FunctionResult, Returned, Similarity, Softmax, State,
+    MEAN,
+    NORM,
+    OBJECTS,
+    RAW,
+    FunctionResult,
+    Returned,
+    Similarity,
+    Softmax,
+    State,
 )
 
 

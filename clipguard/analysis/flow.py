@@ -15,9 +15,23 @@ SCOPES = (ast.Module, ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.Cla
 FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef)
 GROWERS = ("append", "extend", "add", "appendleft")
 # node types `_bind` records something for
-BINDERS = frozenset({ast.Assign, ast.AnnAssign, ast.AugAssign, ast.NamedExpr, ast.For, ast.AsyncFor,
-                     ast.With, ast.AsyncWith, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef,
-                     ast.Lambda, ast.Call})
+BINDERS = frozenset(
+    {
+        ast.Assign,
+        ast.AnnAssign,
+        ast.AugAssign,
+        ast.NamedExpr,
+        ast.For,
+        ast.AsyncFor,
+        ast.With,
+        ast.AsyncWith,
+        ast.FunctionDef,
+        ast.AsyncFunctionDef,
+        ast.ClassDef,
+        ast.Lambda,
+        ast.Call,
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -67,8 +81,12 @@ class Flow:
                 else:
                     continue
                 # decorators, defaults and bases run in the enclosing scope
-                child_scope = scope if in_arguments or (
-                    opens_scope and field in ("decorator_list", "bases", "keywords")) else inner
+                child_scope = (
+                    scope
+                    if in_arguments
+                    or (opens_scope and field in ("decorator_list", "bases", "keywords"))
+                    else inner
+                )
                 for child in children:
                     if isinstance(child, ast.AST):
                         parent[id(child)] = (node, field)
@@ -78,7 +96,11 @@ class Flow:
         if isinstance(node, ast.Assign):
             for target in node.targets:
                 self._bind_target(target, node.value, node, scope)
-        elif isinstance(node, (ast.AnnAssign, ast.AugAssign)) and node.value is not None or isinstance(node, ast.NamedExpr):
+        elif (
+            isinstance(node, (ast.AnnAssign, ast.AugAssign))
+            and node.value is not None
+            or isinstance(node, ast.NamedExpr)
+        ):
             self._bind_target(node.target, node.value, node, scope)
         elif isinstance(node, (ast.For, ast.AsyncFor)):
             self._bind_target(node.target, node.iter, node, scope)
@@ -96,29 +118,46 @@ class Flow:
             for arg in node.args.args:
                 self._add(node, arg.arg, Definition(node, None, arg))
         elif isinstance(node, ast.Call):
-            name = node.func.id if isinstance(node.func, ast.Name) else \
-                node.func.attr if isinstance(node.func, ast.Attribute) else None
+            name = (
+                node.func.id
+                if isinstance(node.func, ast.Name)
+                else node.func.attr
+                if isinstance(node.func, ast.Attribute)
+                else None
+            )
             if name:
                 self.calls.setdefault(name, []).append(node)
             # `items.append(x)` fills `items`: a binding that adds to, not replaces, the old value
-            if isinstance(node.func, ast.Attribute) and node.func.attr in GROWERS \
-                    and isinstance(node.func.value, ast.Name) and node.args:
+            if (
+                isinstance(node.func, ast.Attribute)
+                and node.func.attr in GROWERS
+                and isinstance(node.func.value, ast.Name)
+                and node.args
+            ):
                 self._add(scope, node.func.value.id, Definition(node, node.args[0]))
 
-    def _bind_target(self, target: ast.AST, value: ast.AST, statement: ast.AST, scope: ast.AST) -> None:
+    def _bind_target(
+        self, target: ast.AST, value: ast.AST, statement: ast.AST, scope: ast.AST
+    ) -> None:
         if isinstance(target, ast.Name):
             self._add(scope, target.id, Definition(statement, value))
         elif isinstance(target, (ast.Tuple, ast.List)):
-            values = value.elts if isinstance(value, (ast.Tuple, ast.List)) \
-                and len(value.elts) == len(target.elts) else None
+            values = (
+                value.elts
+                if isinstance(value, (ast.Tuple, ast.List)) and len(value.elts) == len(target.elts)
+                else None
+            )
             for index, element in enumerate(target.elts):
                 if isinstance(element, ast.Starred):
                     element = element.value
                 self._bind_target(element, values[index] if values else value, statement, scope)
         elif isinstance(target, ast.Subscript) and isinstance(target.value, ast.Name):
             self._add(scope, target.value.id, Definition(statement, value, partial=True))
-        elif isinstance(target, ast.Attribute) and isinstance(target.value, ast.Name) \
-                and target.value.id in ("self", "cls"):
+        elif (
+            isinstance(target, ast.Attribute)
+            and isinstance(target.value, ast.Name)
+            and target.value.id in ("self", "cls")
+        ):
             owner = self.enclosing_class(scope)
             if owner is not None:
                 self.attrs.setdefault((id(owner), target.attr), []).append(value)
@@ -168,9 +207,15 @@ class Flow:
     def _reaching(self, found: list[Definition], use: ast.AST) -> list[Definition]:
         use_statement = self.statement(use)
         position = (use_statement.lineno, use_statement.col_offset)
-        before = sorted((d for d in found if d.parameter is not None
-                         or (d.statement.lineno, d.statement.col_offset) < position),
-                        key=lambda d: (d.parameter is None, d.statement.lineno, d.statement.col_offset))
+        before = sorted(
+            (
+                d
+                for d in found
+                if d.parameter is not None
+                or (d.statement.lineno, d.statement.col_offset) < position
+            ),
+            key=lambda d: (d.parameter is None, d.statement.lineno, d.statement.col_offset),
+        )
         if not before:
             return found
         blocks = {(id(parent), field) for parent, field in self.ancestors(use)}
@@ -180,9 +225,14 @@ class Flow:
             if definition.parameter is not None:
                 break
             parent = self.parent.get(id(definition.statement))
-            if parent and (id(parent[0]), parent[1]) in blocks and not isinstance(
-                    definition.statement, (ast.AugAssign, ast.For, ast.AsyncFor, ast.Call)) \
-                    and not definition.partial:
+            if (
+                parent
+                and (id(parent[0]), parent[1]) in blocks
+                and not isinstance(
+                    definition.statement, (ast.AugAssign, ast.For, ast.AsyncFor, ast.Call)
+                )
+                and not definition.partial
+            ):
                 break
         return reaching
 

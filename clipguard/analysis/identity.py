@@ -17,7 +17,12 @@ from clipguard.analysis.models import Build, annotated_build, classify, default_
 from clipguard.analysis.nodes import all_nodes, constant
 from clipguard.analysis.resolve import argument_for, callers, definitions, method_of, returned
 from clipguard.analysis.source import SourceFile
-from clipguard.analysis.vocab.models import CLIP_CHECKPOINT, HF_CLIP_MODELS, MODEL_KEEPERS, OPENAI_CHECKPOINT
+from clipguard.analysis.vocab.models import (
+    CLIP_CHECKPOINT,
+    HF_CLIP_MODELS,
+    MODEL_KEEPERS,
+    OPENAI_CHECKPOINT,
+)
 
 MAX_HOPS = 10
 # What a trusted build returns, by position: `clip.load` gives (model, preprocess), open_clip's
@@ -38,8 +43,11 @@ class Role:
     def train_transform(self) -> bool:
         """The training transform of open_clip's `create_model_and_transforms`."""
         call = self.build.node
-        name = call.func.attr if isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute) \
+        name = (
+            call.func.attr
+            if isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute)
             else getattr(getattr(call, "func", None), "id", "")
+        )
         return self.kind == "transform" and self.index == TRAIN_TRANSFORM_INDEX.get(name)
 
 
@@ -55,7 +63,9 @@ def _builds(file: SourceFile) -> dict[int, Build]:
         if isinstance(node, ast.Call):
             build = classify(file, node, flow)
             if build is not None:
-                found[id(node)] = replace(build, vendored=_vendored(file, node)) if build.trusted else build
+                found[id(node)] = (
+                    replace(build, vendored=_vendored(file, node)) if build.trusted else build
+                )
     return found
 
 
@@ -84,7 +94,12 @@ def _role(file: SourceFile, node: ast.AST, hops: int, seen: set) -> Role | None:
     if isinstance(node, ast.Subscript):
         base = _role(file, node.value, hops + 1, seen)
         index = constant(node.slice)
-        if base is not None and base.build.trusted and base.index is None and isinstance(index, int):
+        if (
+            base is not None
+            and base.build.trusted
+            and base.index is None
+            and isinstance(index, int)
+        ):
             return Role("model" if index == 0 else "transform", base.build, index, base.file)
         return None
     if isinstance(node, ast.Name):
@@ -142,7 +157,11 @@ def _name_role(file: SourceFile, name: ast.Name, hops: int, seen: set) -> Role |
     for binding in bound:
         if binding.parameter is not None and _is_self(flow, binding):
             owner = flow.enclosing_class(binding.statement)
-            return Role("model", class_build(file, owner, owner), file=file) if owner is not None else None
+            return (
+                Role("model", class_build(file, owner, owner), file=file)
+                if owner is not None
+                else None
+            )
         if binding.parameter is not None:
             for other, call in callers(file, binding.statement):
                 argument = argument_for(call, binding.statement, binding.parameter)
@@ -206,8 +225,12 @@ def _is_self(flow, binding) -> bool:
     """The first parameter of a method: the instance of its class."""
     function = binding.statement
     positional = [*function.args.posonlyargs, *function.args.args]
-    return bool(positional) and binding.parameter is positional[0] and binding.parameter.arg in ("self", "cls") \
+    return (
+        bool(positional)
+        and binding.parameter is positional[0]
+        and binding.parameter.arg in ("self", "cls")
         and flow.enclosing_class(function) is not None
+    )
 
 
 def _tuple_index(statement: ast.AST, name: str) -> int | None:
@@ -237,15 +260,20 @@ def _class_build(file: SourceFile, cls: ast.ClassDef, call: ast.AST) -> Build:
         if _loads_clip_weights(file, node):
             return Build(call, True, default_profile(), False, trusted=False, wrapper=True)
     for base in cls.bases:
-        if HF_CLIP_MODELS.match((file.qualname(base) or "").rsplit(".", 1)[-1]) \
-                and (file.qualname(base) or "").startswith("transformers."):
+        if HF_CLIP_MODELS.match((file.qualname(base) or "").rsplit(".", 1)[-1]) and (
+            file.qualname(base) or ""
+        ).startswith("transformers."):
             return Build(call, True, default_profile(), False, trusted=False)
     return Build(call, False, default_profile(), False, trusted=False)
 
 
 def _loads_clip_weights(file: SourceFile, call: ast.Call) -> bool:
     """`torch.load("ViT-B-32.pt")` or a checkpoint file whose name says CLIP."""
-    if file.qualname(call.func) not in ("torch.load", "torch.jit.load", "safetensors.torch.load_file"):
+    if file.qualname(call.func) not in (
+        "torch.load",
+        "torch.jit.load",
+        "safetensors.torch.load_file",
+    ):
         return False
     path = string(call.args[0], flow_of(file)) if call.args else None
     return bool(path and (OPENAI_CHECKPOINT.search(path) or CLIP_CHECKPOINT.search(path)))

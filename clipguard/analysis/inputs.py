@@ -12,8 +12,18 @@ from clipguard.analysis.tracing import upstream
 from clipguard.analysis.vocab.steps import LOW_PASS
 
 # Crops that take one size: `CenterCrop(224)`, `RandomCrop(512)` give square images.
-CROPS = ("CenterCrop", "RandomCrop", "RandomResizedCrop", "center_crop", "crop", "five_crop",
-         "ten_crop", "random_crop", "FiveCrop", "TenCrop")
+CROPS = (
+    "CenterCrop",
+    "RandomCrop",
+    "RandomResizedCrop",
+    "center_crop",
+    "crop",
+    "five_crop",
+    "ten_crop",
+    "random_crop",
+    "FiveCrop",
+    "TenCrop",
+)
 
 
 def square_input(file: SourceFile, step: Step) -> bool:
@@ -27,8 +37,10 @@ def low_passed(file: SourceFile, step: Step) -> bool:
     """Whether the image was low-pass filtered before the resize: it no longer aliases."""
     if step.data is None:
         return False
-    return any(isinstance(node, ast.Call) and _name(node.func) in LOW_PASS
-               for _, node in upstream(file, step.data)[1:])
+    return any(
+        isinstance(node, ast.Call) and _name(node.func) in LOW_PASS
+        for _, node in upstream(file, step.data)[1:]
+    )
 
 
 def _square(file: SourceFile, node: ast.AST) -> bool:
@@ -41,15 +53,18 @@ def _square(file: SourceFile, node: ast.AST) -> bool:
         size = sizes[0] if sizes else node.args[position] if len(node.args) > position else None
         return size is not None and (_single(size) or is_square(flow_of(file), size))
     if isinstance(node, ast.Call):
-        return any(s.kind == "resize" and is_square(flow_of(file), s.size)
-                   for s in steps_by_node(file).get(id(node), ()))
+        return any(
+            s.kind == "resize" and is_square(flow_of(file), s.size)
+            for s in steps_by_node(file).get(id(node), ())
+        )
     return False
 
 
 def _single(size: ast.AST) -> bool:
     """One number (a square crop): a literal or a name, not a pair."""
     return isinstance(size, (ast.Name, ast.Attribute)) or (
-        isinstance(size, ast.Constant) and isinstance(size.value, int))
+        isinstance(size, ast.Constant) and isinstance(size.value, int)
+    )
 
 
 def _square_slices(index: ast.AST) -> bool:
@@ -65,11 +80,20 @@ def _span(part: ast.Slice) -> str | None:
     upper, lower = part.upper, part.lower
     if lower is None:
         return ast.dump(upper)
-    if isinstance(upper, ast.BinOp) and isinstance(upper.op, ast.Add) \
-            and ast.dump(upper.left) == ast.dump(lower):
+    if (
+        isinstance(upper, ast.BinOp)
+        and isinstance(upper.op, ast.Add)
+        and ast.dump(upper.left) == ast.dump(lower)
+    ):
         return ast.dump(upper.right)
     return None
 
 
 def _name(func: ast.AST) -> str:
-    return func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else ""
+    return (
+        func.attr
+        if isinstance(func, ast.Attribute)
+        else func.id
+        if isinstance(func, ast.Name)
+        else ""
+    )

@@ -17,17 +17,58 @@ from clipguard.analysis.imports import dotted_name
 from clipguard.analysis.lookup import project_lookup
 from clipguard.analysis.nodes import constant, is_number, keyword
 from clipguard.analysis.states import (
-    COS, COSMOD, FEATURES, INDEX, INSTANCE, LIST, MEAN, MIXED, MODEL_JOINT, MODEL_OTHER,
-    MODEL_PROJ, NORM, NORMOF, OUT_JOINT, OUT_PROJ, PARAM, PROD, RAW, SOFTMOD, SQ, SUMSQ, TUPLE,
-    Operand, Returned, Similarity, SinkSpec, Softmax, State, Summary, depends_on_parameters, join,
-    join_missing, normalized,
+    COS,
+    COSMOD,
+    FEATURES,
+    INDEX,
+    INSTANCE,
+    LIST,
+    MEAN,
+    MIXED,
+    MODEL_JOINT,
+    MODEL_OTHER,
+    MODEL_PROJ,
+    NORM,
+    NORMOF,
+    OUT_JOINT,
+    OUT_PROJ,
+    PARAM,
+    PROD,
+    RAW,
+    SOFTMOD,
+    SQ,
+    SUMSQ,
+    TUPLE,
+    Operand,
+    Returned,
+    Similarity,
+    SinkSpec,
+    Softmax,
+    State,
+    Summary,
+    depends_on_parameters,
+    join,
+    join_missing,
+    normalized,
+)
+from clipguard.analysis.vocab.features import (
+    COSINE_FUNCTIONS,
+    DOT_FUNCTIONS,
+    DOT_METHODS,
+    EMBED_ATTRS,
+    FAISS_INDEXES,
+    FAISS_WRAPPERS,
+    JOIN_FUNCTIONS,
+    NORM_FUNCTIONS,
+    NORM_KEEPERS,
+    RANKING_ONLY,
+    SOFTMAX_FUNCTIONS,
+    SOURCE_METHODS,
+    TO_NUMPY,
+    TRANSPOSES,
+    VECTOR_KEEPERS,
 )
 from clipguard.analysis.vocab.models import MODEL_KEEPERS
-from clipguard.analysis.vocab.features import (
-    COSINE_FUNCTIONS, DOT_FUNCTIONS, DOT_METHODS, EMBED_ATTRS, FAISS_INDEXES, FAISS_WRAPPERS,
-    JOIN_FUNCTIONS, NORM_FUNCTIONS, NORM_KEEPERS, RANKING_ONLY, SOFTMAX_FUNCTIONS, SOURCE_METHODS,
-    TO_NUMPY, TRANSPOSES, VECTOR_KEEPERS,
-)
 
 if TYPE_CHECKING:
     from clipguard.analysis.features import FeatureModule
@@ -823,7 +864,11 @@ class FunctionAnalysis:
                 self.sinks.append(SinkSpec(sink, tuple(values)))
             return None
         self.facts.append(Similarity(node, sink, [self.operand(n, v) for n, v in operands], callee))
-        if len(values) == 2 and all(v.kind == NORM for v in values) and not sink.startswith("faiss"):
+        if (
+            len(values) == 2
+            and all(v.kind == NORM for v in values)
+            and not sink.startswith("faiss")
+        ):
             return State(COS, scaled=any(v.scaled for v in values))
         return None
 

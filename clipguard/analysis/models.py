@@ -56,7 +56,9 @@ def string(node: ast.AST | None, flow=None) -> str | None:
     if flow is not None and isinstance(node, ast.Name):
         definitions = flow.definitions(node)
         texts = {string(d.value) for d in definitions if d.value is not None}
-        if len(texts) == 1 and len(definitions) == len([d for d in definitions if d.value is not None]):
+        if len(texts) == 1 and len(definitions) == len(
+            [d for d in definitions if d.value is not None]
+        ):
             return texts.pop()
     if isinstance(node, ast.JoinedStr):
         return None
@@ -120,8 +122,13 @@ def _classify(qualified: str, call: ast.Call, flow) -> Build | None:
             profile, known = profile_for(name)
             return Build(call, True, profile, known, trusted=False)
         return Build(call, False, default_profile(), False, trusted=False)
-    if root == "torchvision" and len(parts) >= 3 and parts[1] == "models" and last[:1].islower() \
-            and last not in ("transforms",):
+    if (
+        root == "torchvision"
+        and len(parts) >= 3
+        and parts[1] == "models"
+        and last[:1].islower()
+        and last not in ("transforms",)
+    ):
         return Build(call, False, default_profile(), False, trusted=False)
     if qualified == "torch.hub.load":
         text = " ".join(filter(None, (string(a) for a in call.args)))
@@ -131,8 +138,11 @@ def _classify(qualified: str, call: ast.Call, flow) -> Build | None:
 
 def _transformers(parts: list[str], call: ast.Call, flow) -> Build | None:
     cls = parts[-2] if parts[-1] in ("from_pretrained",) and len(parts) >= 2 else parts[-1]
-    checkpoint = string(argument(call, 0, "pretrained_model_name_or_path"), flow) \
-        if parts[-1] == "from_pretrained" else None
+    checkpoint = (
+        string(argument(call, 0, "pretrained_model_name_or_path"), flow)
+        if parts[-1] == "from_pretrained"
+        else None
+    )
     if HF_NOT_IMAGE.search(cls):
         return None
     if HF_CLIP_MODELS.match(cls) or HF_CLIP_PROCESSORS.match(cls):
@@ -150,8 +160,11 @@ def _transformers(parts: list[str], call: ast.Call, flow) -> Build | None:
         if processor:
             return None
         return Build(call, False, default_profile(), False, trusted=False)
-    if parts[-1] == "from_pretrained" and cls.endswith(("Model", "ForImageClassification")) \
-            or re.search(r"For\w*Image\w*$|ForObjectDetection$|ForSemanticSegmentation$", cls):
+    if (
+        parts[-1] == "from_pretrained"
+        and cls.endswith(("Model", "ForImageClassification"))
+        or re.search(r"For\w*Image\w*$|ForObjectDetection$|ForSemanticSegmentation$", cls)
+    ):
         return Build(call, False, default_profile(), False, trusted=False)
     return None
 
@@ -166,7 +179,9 @@ def annotated_build(qualified: str | None, node: ast.AST) -> Build | None:
         return None
     processor = bool(HF_CLIP_PROCESSORS.match(cls))
     family = model_family_profile(cls)
-    return Build(node, True, family or default_profile(), False, trusted=processor, processor=processor)
+    return Build(
+        node, True, family or default_profile(), False, trusted=processor, processor=processor
+    )
 
 
 def config_build(node: ast.AST, key: str | None) -> Build | None:
@@ -174,8 +189,10 @@ def config_build(node: ast.AST, key: str | None) -> Build | None:
     items = config_items(node)
     if items is None:
         return None
-    texts = [string(items.get(k)) or "" for k in ("type", "pretrained", "checkpoint", "clip_model",
-                                                     "model_name", "arch")]
+    texts = [
+        string(items.get(k)) or ""
+        for k in ("type", "pretrained", "checkpoint", "clip_model", "model_name", "arch")
+    ]
     if any(CLIP_WORD.search(t) or OPENAI_CHECKPOINT.search(t) for t in texts):
         name = next((t for t in texts if t and not t.endswith(".pt") and "/" not in t), None)
         family = model_family_profile(name) if name else None
@@ -190,6 +207,9 @@ def config_items(node: ast.AST) -> dict[str, ast.AST] | None:
     if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "dict":
         return {k.arg: k.value for k in node.keywords if k.arg}
     if isinstance(node, ast.Dict):
-        return {k.value: v for k, v in zip(node.keys, node.values)
-                if isinstance(k, ast.Constant) and isinstance(k.value, str)}
+        return {
+            k.value: v
+            for k, v in zip(node.keys, node.values)
+            if isinstance(k, ast.Constant) and isinstance(k.value, str)
+        }
     return None

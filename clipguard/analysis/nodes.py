@@ -52,5 +52,8 @@ def is_number(node: ast.AST) -> bool:
     """Whether `node` is a (signed) int or float literal."""
     if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
         node = node.operand
-    return isinstance(node, ast.Constant) and isinstance(node.value, (int, float)) \
+    return (
+        isinstance(node, ast.Constant)
+        and isinstance(node.value, (int, float))
         and not isinstance(node.value, bool)
+    )

@@ -24,10 +24,17 @@ OPENCV_READS = {"cv2.imread", "cv2.imdecode"}
 UNIT_CONVERSIONS = ("ToTensor", "to_tensor")
 BYTE_CONVERSIONS = ("PILToTensor", "pil_to_tensor", "read_image", "decode_image")
 # Models whose output is an image in [-1, 1]: GAN generators, synthesis networks, VAE decoders.
-GENERATORS = re.compile(r"^(g|netg|gen|generator|g_ema|synthesis|biggan|stylegan\w*|"
-                        r"decoder|generate_images?)$", re.IGNORECASE)
-GRAYSCALE_FLAGS = ("IMREAD_GRAYSCALE", "IMREAD_REDUCED_GRAYSCALE_2", "IMREAD_REDUCED_GRAYSCALE_4",
-                   "IMREAD_REDUCED_GRAYSCALE_8")
+GENERATORS = re.compile(
+    r"^(g|netg|gen|generator|g_ema|synthesis|biggan|stylegan\w*|"
+    r"decoder|generate_images?)$",
+    re.IGNORECASE,
+)
+GRAYSCALE_FLAGS = (
+    "IMREAD_GRAYSCALE",
+    "IMREAD_REDUCED_GRAYSCALE_2",
+    "IMREAD_REDUCED_GRAYSCALE_4",
+    "IMREAD_REDUCED_GRAYSCALE_8",
+)
 
 
 @dataclass(frozen=True)
@@ -58,18 +65,29 @@ def _origin(file: SourceFile, call: ast.Call) -> Origin | None:
     qualified = file.qualname(call.func) or ""
     last = qualified.rsplit(".", 1)[-1] if qualified else _name(call.func)
     if qualified in OPENCV_READS:
-        flags = call.args[1] if len(call.args) > 1 else next((k.value for k in call.keywords if k.arg == "flags"), None)
+        flags = (
+            call.args[1]
+            if len(call.args) > 1
+            else next((k.value for k in call.keywords if k.arg == "flags"), None)
+        )
         if flags is not None and (_name(flags) in GRAYSCALE_FLAGS or constant(flags) == 0):
             return None
         return Origin(call, BGR, qualified)
-    if _name(call.func) == "read" and isinstance(call.func, ast.Attribute) and _video_capture(file, call.func.value):
+    if (
+        _name(call.func) == "read"
+        and isinstance(call.func, ast.Attribute)
+        and _video_capture(file, call.func.value)
+    ):
         return Origin(call, BGR, "cv2.VideoCapture.read")
     if qualified.startswith("torchvision.") and last in UNIT_CONVERSIONS:
         return Origin(call, UNIT, last)
     if qualified.startswith("torchvision.") and last in BYTE_CONVERSIONS:
         return Origin(call, BYTES, last)
-    if qualified.startswith("torchvision.") and last == "ToDtype" and any(
-            k.arg == "scale" and constant(k.value) is True for k in call.keywords):
+    if (
+        qualified.startswith("torchvision.")
+        and last == "ToDtype"
+        and any(k.arg == "scale" and constant(k.value) is True for k in call.keywords)
+    ):
         return Origin(call, UNIT, "ToDtype(scale=True)")
     if not qualified and GENERATORS.match(_name(call.func)):
         return Origin(call, SIGNED, _name(call.func))
@@ -84,9 +102,14 @@ def _video_capture(file: SourceFile, node: ast.AST) -> bool:
         return file.qualname(node.func) == "cv2.VideoCapture"
     if isinstance(node, (ast.Name, ast.Attribute)):
         flow = flow_of(file)
-        values = [d.value for d in flow.definitions(node)] if isinstance(node, ast.Name) else \
-            _attribute_values(file, node)
-        return any(isinstance(v, ast.Call) and file.qualname(v.func) == "cv2.VideoCapture" for v in values)
+        values = (
+            [d.value for d in flow.definitions(node)]
+            if isinstance(node, ast.Name)
+            else _attribute_values(file, node)
+        )
+        return any(
+            isinstance(v, ast.Call) and file.qualname(v.func) == "cv2.VideoCapture" for v in values
+        )
     return False
 
 
@@ -101,7 +124,13 @@ def _attribute_values(file: SourceFile, node: ast.Attribute) -> list[ast.AST]:
 
 
 def _name(func: ast.AST) -> str:
-    return func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else ""
+    return (
+        func.attr
+        if isinstance(func, ast.Attribute)
+        else func.id
+        if isinstance(func, ast.Name)
+        else ""
+    )
 
 
 # `cv2.cvtColor` codes that swap red and blue, and those that leave no channel order to get wrong.
@@ -119,18 +148,31 @@ def channel_change(file: SourceFile, node: ast.AST) -> str | None:
             return "swap" if SWAPS.match(code) else "gone" if NO_ORDER.match(code) else None
         if _name(node.func) == "flip" and node.args and constant(node.args[-1]) in (-1, 2):
             return "swap"
-        if qualified == "numpy.flip" and any(constant(k.value) in (-1, 2) for k in node.keywords if k.arg == "axis"):
+        if qualified == "numpy.flip" and any(
+            constant(k.value) in (-1, 2) for k in node.keywords if k.arg == "axis"
+        ):
             return "swap"
-        if isinstance(node.func, ast.Attribute) and node.func.attr == "convert" and node.args \
-                and constant(node.args[0]) in ("L", "1"):
+        if (
+            isinstance(node.func, ast.Attribute)
+            and node.func.attr == "convert"
+            and node.args
+            and constant(node.args[0]) in ("L", "1")
+        ):
             return "gone"
     if isinstance(node, ast.Subscript):
         parts = node.slice.elts if isinstance(node.slice, ast.Tuple) else [node.slice]
         last = parts[-1] if parts else None
-        if isinstance(last, ast.Slice) and last.lower is None and last.upper is None \
-                and isinstance(last.step, ast.UnaryOp) and constant(last.step.operand) == 1:
+        if (
+            isinstance(last, ast.Slice)
+            and last.lower is None
+            and last.upper is None
+            and isinstance(last.step, ast.UnaryOp)
+            and constant(last.step.operand) == 1
+        ):
             first = parts[0]
-            channels_last = (isinstance(first, ast.Constant) and first.value is Ellipsis) or len(parts) >= 3
+            channels_last = (isinstance(first, ast.Constant) and first.value is Ellipsis) or len(
+                parts
+            ) >= 3
             return "swap" if channels_last else None
         if isinstance(last, ast.List) and [constant(e) for e in last.elts] == [2, 1, 0]:
             return "swap"

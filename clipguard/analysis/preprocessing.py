@@ -17,8 +17,8 @@ from clipguard.analysis import configs
 from clipguard.analysis.encoders import Consumer, EncoderInput, encoder_inputs
 from clipguard.analysis.flow import FUNCTIONS, Flow, flow_of
 from clipguard.analysis.identity import TRAIN_TRANSFORM_INDEX, builds
-from clipguard.analysis.source import SourceFile
 from clipguard.analysis.origins import Origin, origins
+from clipguard.analysis.source import SourceFile
 from clipguard.analysis.steps import Step, module_steps
 from clipguard.analysis.tracing import Feed, feeds, origins_reaching
 from clipguard.analysis.vocab.steps import COLLECTORS, MASK_WORDS, RANDOM_AUGMENTATIONS, SWITCH
@@ -119,7 +119,9 @@ def inputs_with_origins(file: SourceFile) -> list[tuple[EncoderInput, list[Reach
     for encoder_input in encoder_inputs(file):
         reaching = []
         for path, node_id, after in origins_reaching(file, encoder_input.call):
-            module = file if path == file.path else file.project.source(path) if file.project else None
+            module = (
+                file if path == file.path else file.project.source(path) if file.project else None
+            )
             origin = origins(module).get(node_id) if module is not None else None
             if origin is not None:
                 reaching.append(Reaching(origin, path, after))
@@ -131,9 +133,12 @@ def inputs_with_origins(file: SourceFile) -> list[tuple[EncoderInput, list[Reach
 def _fed(file: SourceFile, flow: Flow, step: Step, switched: bool) -> Fed | None:
     if step.owner is not None:
         build = builds(file).get(id(step.owner))
-        return Fed(step, Consumer.of(build), frozenset(), switched) if build and build.clip else None
-    if step.kind in ("resize", "crop") and (_about_masks(file, flow, step.node)
-                                            or in_training_pipeline(flow, step.node)):
+        return (
+            Fed(step, Consumer.of(build), frozenset(), switched) if build and build.clip else None
+        )
+    if step.kind in ("resize", "crop") and (
+        _about_masks(file, flow, step.node) or in_training_pipeline(flow, step.node)
+    ):
         return None
     reached = feeds(file, step.node)
     if reached:
@@ -156,9 +161,12 @@ def in_switch(file: SourceFile, node: ast.AST) -> bool:
     alternatives for different models."""
     flow = flow_of(file)
     for parent, field_name in flow.ancestors(node):
-        if isinstance(parent, (ast.If, ast.IfExp)) and field_name != "test":
-            if SWITCH.search(ast.unparse(parent.test).replace("__name__", "")):
-                return True
+        if (
+            isinstance(parent, (ast.If, ast.IfExp))
+            and field_name != "test"
+            and SWITCH.search(ast.unparse(parent.test).replace("__name__", ""))
+        ):
+            return True
         if isinstance(parent, ast.Match) and SWITCH.search(ast.unparse(parent.subject)):
             return True
         if isinstance(parent, ast.Dict) and field_name == "values" and _alternatives(file, parent):
@@ -178,7 +186,9 @@ def in_training_pipeline(flow: Flow, node: ast.AST) -> bool:
     for parent, _ in flow.ancestors(node):
         if isinstance(parent, ast.Call) and _collector(parent.func):
             for inner in ast.walk(parent):
-                if isinstance(inner, ast.Call) and _name(inner.func).startswith(RANDOM_AUGMENTATIONS):
+                if isinstance(inner, ast.Call) and _name(inner.func).startswith(
+                    RANDOM_AUGMENTATIONS
+                ):
                     return True
         if isinstance(parent, ast.stmt):
             return False
@@ -199,4 +209,10 @@ def _collector(func: ast.AST) -> bool:
 
 
 def _name(func: ast.AST) -> str:
-    return func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else ""
+    return (
+        func.attr
+        if isinstance(func, ast.Attribute)
+        else func.id
+        if isinstance(func, ast.Name)
+        else ""
+    )

@@ -10,8 +10,8 @@ import os
 import re
 from pathlib import Path
 
-from clipguard.analysis.vocab.models import holds_clip_code
 from clipguard.analysis.source import SourceError, SourceFile, parse
+from clipguard.analysis.vocab.models import holds_clip_code
 from clipguard.lint.notebook import is_notebook, source_text
 
 
@@ -75,7 +75,9 @@ class Project:
         if importer in self._imports:
             return self._imports[importer]
         directory = os.path.dirname(importer)
-        targets = sorted({t for m in modules if (t := self._resolve_from(directory, m)) and t != importer})
+        targets = sorted(
+            {t for m in modules if (t := self._resolve_from(directory, m)) and t != importer}
+        )
         self._imports[importer] = targets
         for target in targets:
             self._importers.setdefault(target, []).append(importer)
@@ -160,7 +162,9 @@ class Project:
     def near_clip_code(self, path: str | Path) -> bool:
         """Whether a module holds CLIP code or imports a module that does: only such a module can
         hand a CLIP model, or what reaches one, to the functions it calls."""
-        return self.holds_clip_code(path) or any(self.holds_clip_code(p) for p in self.imported(path))
+        return self.holds_clip_code(path) or any(
+            self.holds_clip_code(p) for p in self.imported(path)
+        )
 
     def _bytes(self, path: str | Path) -> bytes:
         data = self.memo("clipguard.bytes", dict)
@@ -182,8 +186,9 @@ class Project:
                 tree = parse(decoded.text, str(path))
             except (OSError, SourceError):
                 return None
-            self._sources[path] = SourceFile(str(path), decoded.text, tree, newline=decoded.newline,
-                                             project=self)
+            self._sources[path] = SourceFile(
+                str(path), decoded.text, tree, newline=decoded.newline, project=self
+            )
         return self._sources[path]
 
     def adopt(self, path: str | Path, text: str, parse_tree, newline: str) -> SourceFile:

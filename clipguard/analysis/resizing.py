@@ -26,12 +26,24 @@ def feeding_resizes(file, kinds=("resize",)) -> list[Resize]:
         step = fed.step
         if step.kind not in kinds or fed.switched:
             continue
-        read = interpolation_kinds(file, flow, step.interpolation, step) if step.kind == "resize" else None
-        found.append(Resize(step, fed.consumer, frozenset(read) if read is not None else None, fed.after))
+        read = (
+            interpolation_kinds(file, flow, step.interpolation, step)
+            if step.kind == "resize"
+            else None
+        )
+        found.append(
+            Resize(step, fed.consumer, frozenset(read) if read is not None else None, fed.after)
+        )
     return found
 
 
 def api_label(step: Step) -> str:
-    return {"torchvision": "`Resize`", "cv2": "`cv2.resize`", "albumentations": "albumentations resize",
-            "interpolate": "`F.interpolate`", "pil": "PIL `resize`", "open_clip": "open_clip's transform",
-            "hf": "the image processor"}.get(step.api, "this resize")
+    return {
+        "torchvision": "`Resize`",
+        "cv2": "`cv2.resize`",
+        "albumentations": "albumentations resize",
+        "interpolate": "`F.interpolate`",
+        "pil": "PIL `resize`",
+        "open_clip": "open_clip's transform",
+        "hf": "the image processor",
+    }.get(step.api, "this resize")

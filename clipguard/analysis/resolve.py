@@ -64,13 +64,20 @@ def definitions(file: SourceFile, node: ast.AST) -> list[Definition]:
         if bound:
             return [Definition(file, b.value) for b in bound if b.value is not None]
         return imported(file, node)
-    if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) \
-            and node.value.id in ("self", "cls"):
+    if (
+        isinstance(node, ast.Attribute)
+        and isinstance(node.value, ast.Name)
+        and node.value.id in ("self", "cls")
+    ):
         owner = flow_of(file).enclosing_class(flow_of(file).scope.get(id(node), file.tree))
         method = method_of(owner, node.attr) if owner is not None else None
         return [Definition(file, method)] if method is not None else []
-    if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Call) \
-            and isinstance(node.value.func, ast.Name) and node.value.func.id == "super":
+    if (
+        isinstance(node, ast.Attribute)
+        and isinstance(node.value, ast.Call)
+        and isinstance(node.value.func, ast.Name)
+        and node.value.func.id == "super"
+    ):
         return _inherited(file, node)
     if isinstance(node, ast.Attribute):
         return imported(file, node)
@@ -105,9 +112,12 @@ def returned(function: ast.AST) -> list[ast.AST]:
         node = stack.pop()
         if isinstance(node, (*DEFINITIONS, ast.Lambda)):
             continue
-        if isinstance(node, ast.Return) and node.value is not None:
-            found.append(node.value)
-        elif isinstance(node, (ast.Yield, ast.YieldFrom)) and node.value is not None:
+        if (
+            isinstance(node, ast.Return)
+            and node.value is not None
+            or isinstance(node, (ast.Yield, ast.YieldFrom))
+            and node.value is not None
+        ):
             found.append(node.value)
         stack.extend(ast.iter_child_nodes(node))
     return found
@@ -125,13 +135,19 @@ def _callers(file: SourceFile, function: ast.AST) -> list[tuple[SourceFile, ast.
         return []
     found = [(file, call) for call in flow_of(file).calls.get(name, [])]
     project = file.project
-    owner = next((c for c in file.tree.body if isinstance(c, ast.ClassDef) and function in c.body), None)
+    owner = next(
+        (c for c in file.tree.body if isinstance(c, ast.ClassDef) and function in c.body), None
+    )
     if owner is not None:
         return found + _instance_calls(file, owner, name)
     if project is None or function not in file.tree.body:
         return found
     for path in project.importers(file.path):
-        other = project.source(path) if project.mentions(path, name) and project.near_clip_code(path) else None
+        other = (
+            project.source(path)
+            if project.mentions(path, name) and project.near_clip_code(path)
+            else None
+        )
         if other is None:
             continue
         for call in flow_of(other).calls.get(name, []):
@@ -140,13 +156,19 @@ def _callers(file: SourceFile, function: ast.AST) -> list[tuple[SourceFile, ast.
     return found
 
 
-def _instance_calls(file: SourceFile, cls: ast.ClassDef, method: str) -> list[tuple[SourceFile, ast.Call]]:
+def _instance_calls(
+    file: SourceFile, cls: ast.ClassDef, method: str
+) -> list[tuple[SourceFile, ast.Call]]:
     """Calls of a method on instances of a top-level class, in its module and its importers:
     `loss = CLIPLoss(); loss(x)` runs `forward`, `self.loss.encode(x)` runs `encode`."""
     project = file.project
-    modules = [file] + [o for p in (project.importers(file.path) if project else [])
-                        if project.mentions(p, cls.name) and project.near_clip_code(p)
-                        and (o := project.source(p)) is not None]
+    modules = [file] + [
+        o
+        for p in (project.importers(file.path) if project else [])
+        if project.mentions(p, cls.name)
+        and project.near_clip_code(p)
+        and (o := project.source(p)) is not None
+    ]
     found = []
     for module in modules:
         holders = _instance_holders(module, cls)
@@ -154,20 +176,29 @@ def _instance_calls(file: SourceFile, cls: ast.ClassDef, method: str) -> list[tu
             continue
         for node in _calls(module):
             func = node.func
-            if method in ("forward", "__call__") and _holds(module, func, holders):
-                found.append((module, node))
-            elif isinstance(func, ast.Attribute) and func.attr == method and module is not file \
-                    and _holds(module, func.value, holders):
+            if (
+                method in ("forward", "__call__")
+                and _holds(module, func, holders)
+                or (
+                    isinstance(func, ast.Attribute)
+                    and func.attr == method
+                    and module is not file
+                    and _holds(module, func.value, holders)
+                )
+            ):
                 found.append((module, node))
     return found
 
 
 def _calls(module: SourceFile) -> list[ast.Call]:
-    return module.memo("clipguard.calls", lambda m: [n for n in all_nodes(m) if isinstance(n, ast.Call)])
+    return module.memo(
+        "clipguard.calls", lambda m: [n for n in all_nodes(m) if isinstance(n, ast.Call)]
+    )
 
 
 def _instance_holders(module: SourceFile, cls: ast.ClassDef) -> set[int]:
     """Ids of the constructor calls `cls(...)` in `module`."""
+
     def find(_: SourceFile) -> set[int]:
         if cls.name not in module.text:
             return set()
@@ -182,9 +213,15 @@ def _holds(module: SourceFile, node: ast.AST, holders: set[int]) -> bool:
     flow = flow_of(module)
     if isinstance(node, ast.Name):
         return any(b.value is not None and id(b.value) in holders for b in flow.definitions(node))
-    if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == "self":
+    if (
+        isinstance(node, ast.Attribute)
+        and isinstance(node.value, ast.Name)
+        and node.value.id == "self"
+    ):
         owner = flow.enclosing_class(flow.scope.get(id(node), module.tree))
-        return owner is not None and any(id(v) in holders for v in flow.attrs.get((id(owner), node.attr), []))
+        return owner is not None and any(
+            id(v) in holders for v in flow.attrs.get((id(owner), node.attr), [])
+        )
     return False
 
 

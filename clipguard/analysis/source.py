@@ -55,8 +55,9 @@ def decode(data: bytes) -> Decoded:
             data.decode("utf-8")
         except UnicodeDecodeError as bad:  # the usual case: Latin-1 or cp1252 bytes, no cookie
             line = data[: bad.start].count(b"\n") + 1
-            raise SourceError(f"cannot decode as utf-8 ({bad.reason}) and no encoding is declared",
-                              line) from None
+            raise SourceError(
+                f"cannot decode as utf-8 ({bad.reason}) and no encoding is declared", line
+            ) from None
         raise SourceError(f"cannot decode: {message.split(' for ')[0]}") from None
     bom = encoding == "utf-8-sig"
     try:
@@ -66,7 +67,9 @@ def decode(data: bytes) -> Decoded:
         if isinstance(exc, UnicodeDecodeError):
             line = data[: exc.start].count(b"\n") + 1
         name = "utf-8" if bom else encoding
-        raise SourceError(f"cannot decode as {name}: {exc.reason if hasattr(exc, 'reason') else exc}", line) from None
+        raise SourceError(
+            f"cannot decode as {name}: {exc.reason if hasattr(exc, 'reason') else exc}", line
+        ) from None
     text = text.removeprefix("\ufeff")
     match = _LINE_BREAK.search(text)
     return Decoded(text, "utf-8" if bom else encoding, bom, match.group() if match else "\n")
@@ -107,8 +110,15 @@ def _raise_syntax(exc: SyntaxError):
 class SourceFile:
     """A parsed module plus what rules share: import table, positions, memoized analyses."""
 
-    def __init__(self, path: str, text: str, tree: ast.Module, *, newline: str = "\n",
-                 project: Project | None = None) -> None:
+    def __init__(
+        self,
+        path: str,
+        text: str,
+        tree: ast.Module,
+        *,
+        newline: str = "\n",
+        project: Project | None = None,
+    ) -> None:
         self.path = path
         self.text = text
         self.tree = tree
@@ -118,7 +128,9 @@ class SourceFile:
         self._utf8: dict[int, bytes | None] = {}
 
     @classmethod
-    def from_text(cls, text: str, path: str = "<string>", project: Project | None = None) -> SourceFile:
+    def from_text(
+        cls, text: str, path: str = "<string>", project: Project | None = None
+    ) -> SourceFile:
         return cls(path, text, parse(text, path), project=project)
 
     @cached_property
@@ -151,8 +163,11 @@ class SourceFile:
     def text_between(self, line: int, col: int, end_line: int, end_col: int) -> str:
         if line == end_line:
             return self.lines[line - 1][col - 1 : end_col - 1]
-        parts = [self.lines[line - 1][col - 1 :], *self.lines[line : end_line - 1],
-                 self.lines[end_line - 1][: end_col - 1]]
+        parts = [
+            self.lines[line - 1][col - 1 :],
+            *self.lines[line : end_line - 1],
+            self.lines[end_line - 1][: end_col - 1],
+        ]
         return self.newline.join(parts)
 
     def column(self, line: int, byte_offset: int) -> int:
@@ -170,7 +185,11 @@ class SourceFile:
         line = node.lineno
         end_line = getattr(node, "end_lineno", None) or line
         end_offset = getattr(node, "end_col_offset", None)
-        end_col = self.column(end_line, end_offset) if end_offset is not None else self.column(line, node.col_offset) + 1
+        end_col = (
+            self.column(end_line, end_offset)
+            if end_offset is not None
+            else self.column(line, node.col_offset) + 1
+        )
         return line, self.column(line, node.col_offset), end_line, end_col
 
     def replace(self, node: ast.AST, content: str) -> Edit:
@@ -186,8 +205,12 @@ class SourceFile:
             return None
         body = self.tree.body
         index = 0
-        if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant) \
-                and isinstance(body[0].value.value, str):
+        if (
+            body
+            and isinstance(body[0], ast.Expr)
+            and isinstance(body[0].value, ast.Constant)
+            and isinstance(body[0].value.value, str)
+        ):
             index = 1
         after = None
         for stmt in body[index:]:
@@ -199,7 +222,9 @@ class SourceFile:
             after = body[0]
         if after is not None:
             end_line = after.end_lineno or after.lineno
-            return self.insert(end_line, len(self.lines[end_line - 1]) + 1, self.newline + statement)
+            return self.insert(
+                end_line, len(self.lines[end_line - 1]) + 1, self.newline + statement
+            )
         # Never above a shebang or a coding cookie: both only work on the first two lines.
         line = 1
         while line <= min(2, len(self.lines)) and _HEADER_COMMENT.match(self.lines[line - 1]):

@@ -43,6 +43,7 @@ OBJECTS = (MODEL_PROJ, MODEL_JOINT, MODEL_OTHER, INDEX, COSMOD, SOFTMOD, INSTANC
 
 FEATURES = (RAW, NORM, MEAN, PARAM, MIXED)
 
+
 @dataclass(frozen=True, eq=False)
 class State:
     """An abstract value: what kind of thing an expression holds, and where it came from."""
@@ -142,8 +143,6 @@ class FunctionResult:
     summary: Summary
     facts: list
     env: dict[str, State | None]
-
-
 
 
 def normalized(value: State | None, backend: str | None) -> State:

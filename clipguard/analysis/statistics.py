@@ -11,18 +11,31 @@ import ast
 import operator
 from dataclasses import dataclass
 
-from clipguard.analysis.lookup import project_lookup
 from clipguard.analysis.flow import flow_of
+from clipguard.analysis.lookup import project_lookup
 from clipguard.analysis.vocab.statistics import (
-    CLIP_NAME, EXACT, LIBRARIES, MEAN_TOLERANCE, NAMED, NEAR_MEAN, NEAR_STD_RELATIVE,
-    STD_RELATIVE_TOLERANCE, VALUE_KEEPERS, VALUE_WRAPPERS, Triple,
+    CLIP_NAME,
+    EXACT,
+    LIBRARIES,
+    MEAN_TOLERANCE,
+    NAMED,
+    NEAR_MEAN,
+    NEAR_STD_RELATIVE,
+    STD_RELATIVE_TOLERANCE,
+    VALUE_KEEPERS,
+    VALUE_WRAPPERS,
+    Triple,
 )
 from clipguard.profiles import CLIP_MEAN, CLIP_STD, HALF, IMAGENET_MEAN, IMAGENET_STD, ONE, ZERO
 
 __all__ = ["CLIP_NAME", "NAMED", "Evaluator", "Statistic", "judge"]
 
-_ARITH = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul,
-          ast.Div: operator.truediv}
+_ARITH = {
+    ast.Add: operator.add,
+    ast.Sub: operator.sub,
+    ast.Mult: operator.mul,
+    ast.Div: operator.truediv,
+}
 
 
 @dataclass(frozen=True)
@@ -53,8 +66,11 @@ def scale_of(values: Triple) -> float:
 
 def number(node: ast.AST, env: dict[str, float] | None = None) -> float | None:
     """A numeric constant expression (`0.485`, `-1`, `124 / 255`, `v * 255` with `v` in env)."""
-    if isinstance(node, ast.Constant) and isinstance(node.value, (int, float)) \
-            and not isinstance(node.value, bool):
+    if (
+        isinstance(node, ast.Constant)
+        and isinstance(node.value, (int, float))
+        and not isinstance(node.value, bool)
+    ):
         return float(node.value)
     if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
         value = number(node.operand, env)
@@ -84,7 +100,9 @@ class Evaluator:
         self.file = file
         self.flow = flow
         self.depth = depth
-        self._names: dict[int, list[Statistic | None]] = {}  # a name read once, however many paths reach it
+        self._names: dict[
+            int, list[Statistic | None]
+        ] = {}  # a name read once, however many paths reach it
 
     def values(self, node: ast.AST) -> list[Statistic | None]:
         """Possible values; a None element means one possibility could not be read."""
@@ -112,7 +130,13 @@ class Evaluator:
 
     def _call(self, node: ast.Call, hops: int) -> list[Statistic | None]:
         func = node.func
-        name = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else ""
+        name = (
+            func.attr
+            if isinstance(func, ast.Attribute)
+            else func.id
+            if isinstance(func, ast.Name)
+            else ""
+        )
         if name in VALUE_WRAPPERS and node.args:
             return self._eval(node.args[0], hops + 1)
         if name in VALUE_KEEPERS and isinstance(func, ast.Attribute):
@@ -131,12 +155,22 @@ class Evaluator:
             if value is None:
                 out.append(None)
                 continue
-            apply = (lambda v: v * factor) if isinstance(node.op, ast.Mult) else (lambda v: v / factor)
-            out.append(Statistic(tuple(apply(v) for v in value.values), value.literal,  # type: ignore[arg-type]
-                             value.literal_scale, None))
+            apply = (
+                (lambda v: v * factor) if isinstance(node.op, ast.Mult) else (lambda v: v / factor)
+            )
+            out.append(
+                Statistic(
+                    tuple(apply(v) for v in value.values),
+                    value.literal,  # type: ignore[arg-type]
+                    value.literal_scale,
+                    None,
+                )
+            )
         return out
 
-    def _comprehension(self, node: ast.ListComp | ast.GeneratorExp, hops: int) -> list[Statistic | None]:
+    def _comprehension(
+        self, node: ast.ListComp | ast.GeneratorExp, hops: int
+    ) -> list[Statistic | None]:
         if len(node.generators) != 1 or node.generators[0].ifs:
             return [None]
         generator = node.generators[0]
@@ -160,15 +194,23 @@ class Evaluator:
                 return self._names[id(node)]
             definitions = self.flow.definitions(node)
             if definitions:
-                self._names[id(node)] = [None]  # while it is read: parameters passed round in a cycle
+                self._names[id(node)] = [
+                    None
+                ]  # while it is read: parameters passed round in a cycle
                 out: list[Statistic | None] = []
                 for value in (v for d in definitions for v in self.flow.bound_values(d)):
                     out.extend(self._eval(value, hops + 1) if value is not None else [None])
-                out = list(dict.fromkeys(out))  # the same literal reached by many calls is one value
+                out = list(
+                    dict.fromkeys(out)
+                )  # the same literal reached by many calls is one value
                 self._names[id(node)] = out
                 return out
-        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) \
-                and node.value.id == "self" and self.flow is not None:
+        if (
+            isinstance(node, ast.Attribute)
+            and isinstance(node.value, ast.Name)
+            and node.value.id == "self"
+            and self.flow is not None
+        ):
             return self._attribute(node, hops)
         return self._qualified(self.file.qualname(node), hops)
 
@@ -214,8 +256,10 @@ class Evaluator:
                 out.append(None)
                 continue
             # values written in another file cannot be fixed from here
-            out.extend(Statistic(v.values, None, v.literal_scale, v.named) if v else None
-                       for v in evaluator._eval(definition.value, hops + 1))
+            out.extend(
+                Statistic(v.values, None, v.literal_scale, v.named) if v else None
+                for v in evaluator._eval(definition.value, hops + 1)
+            )
         return out
 
     def _name_qualified(self, name: ast.Name, hops: int) -> list[Statistic | None]:
@@ -257,16 +301,24 @@ def describe_near_miss(mean: Triple, std: Triple) -> str:
     if close(unit_mean, CLIP_MEAN, MEAN_TOLERANCE):
         if close(unit_std, IMAGENET_STD, EXACT):
             return "CLIP's mean with ImageNet's std"
-        off = [names[i] for i in range(3) if abs(unit_std[i] - CLIP_STD[i]) > STD_RELATIVE_TOLERANCE * CLIP_STD[i]]
+        off = [
+            names[i]
+            for i in range(3)
+            if abs(unit_std[i] - CLIP_STD[i]) > STD_RELATIVE_TOLERANCE * CLIP_STD[i]
+        ]
         return f"CLIP's mean with another std ({', '.join(off)} channel{'s' if len(off) > 1 else ''} off)"
     if close(unit_mean, IMAGENET_MEAN, EXACT):
         return "ImageNet's mean with CLIP's std"
     off = [i for i in range(3) if abs(unit_mean[i] - CLIP_MEAN[i]) > MEAN_TOLERANCE]
     scale = scale_of(mean)
     parts = [f"{names[i]} mean {mean[i]:g} where CLIP's is {CLIP_MEAN[i] * scale:g}" for i in off]
-    std_off = [i for i in range(3)
-               if abs(unit_std[i] - CLIP_STD[i]) > STD_RELATIVE_TOLERANCE * CLIP_STD[i]]
-    parts += [f"{names[i]} std {std[i]:g} where CLIP's is {CLIP_STD[i] * scale_of(std):g}" for i in std_off]
+    std_off = [
+        i for i in range(3) if abs(unit_std[i] - CLIP_STD[i]) > STD_RELATIVE_TOLERANCE * CLIP_STD[i]
+    ]
+    parts += [
+        f"{names[i]} std {std[i]:g} where CLIP's is {CLIP_STD[i] * scale_of(std):g}"
+        for i in std_off
+    ]
     return "; ".join(parts)
 
 
@@ -280,6 +332,8 @@ def clip_values(scale: float, role: str) -> Triple:
     base = CLIP_MEAN if role == "mean" else CLIP_STD
     if scale == 1.0:
         return base
-    table = {"mean": (122.7709383, 116.7460125, 104.09373615),
-             "std": (68.5005327, 66.6321579, 70.32316305)}  # REFERENCE.md, 0-255 scale
+    table = {
+        "mean": (122.7709383, 116.7460125, 104.09373615),
+        "std": (68.5005327, 66.6321579, 70.32316305),
+    }  # REFERENCE.md, 0-255 scale
     return table[role]

@@ -19,9 +19,16 @@ from clipguard.analysis.nodes import all_nodes
 from clipguard.analysis.statistics import number
 from clipguard.analysis.vocab.statistics import VALUE_KEEPERS, VALUE_WRAPPERS
 from clipguard.analysis.vocab.steps import (
-    CV2_CODES, MODE_WORDS, NORMALIZE_LIBRARIES, PIL_CODES, PIL_CONSTANT, PIL_SOURCES,
-    RANDOM_AUGMENTATIONS, TORCHVISION,
+    CV2_CODES,
+    MODE_WORDS,
+    NORMALIZE_LIBRARIES,
+    PIL_CODES,
+    PIL_CONSTANT,
+    PIL_SOURCES,
+    RANDOM_AUGMENTATIONS,
+    TORCHVISION,
 )
+
 
 @dataclass
 class Step:
@@ -50,27 +57,61 @@ class Step:
 def find_steps(file, call: ast.Call, flow) -> list[Step]:
     """The steps one call performs or configures (most calls: none)."""
     qualified = file.qualname(call.func) or ""
-    last = qualified.rsplit(".", 1)[-1] if qualified else \
-        call.func.attr if isinstance(call.func, ast.Attribute) else ""
+    last = (
+        qualified.rsplit(".", 1)[-1]
+        if qualified
+        else call.func.attr
+        if isinstance(call.func, ast.Attribute)
+        else ""
+    )
     if last in ("Normalize", "NormalizeVideo") and qualified.split(".")[0] in NORMALIZE_LIBRARIES:
-        return [Step(call, "normalize", "torchvision", mean=argument(call, 0, "mean"),
-                     std=argument(call, 1, "std"))]
+        return [
+            Step(
+                call,
+                "normalize",
+                "torchvision",
+                mean=argument(call, 0, "mean"),
+                std=argument(call, 1, "std"),
+            )
+        ]
     if TORCHVISION.match(qualified):
         return _torchvision(call, qualified, last)
     if qualified == "cv2.resize":
-        return [Step(call, "resize", "cv2", interpolation=argument(call, 5, "interpolation"),
-                     default_interpolation="bilinear", size=argument(call, 1, "dsize"), size_order="wh",
-                     data=argument(call, 0, "src"))]
+        return [
+            Step(
+                call,
+                "resize",
+                "cv2",
+                interpolation=argument(call, 5, "interpolation"),
+                default_interpolation="bilinear",
+                size=argument(call, 1, "dsize"),
+                size_order="wh",
+                data=argument(call, 0, "src"),
+            )
+        ]
     if qualified.startswith("albumentations."):
         return _albumentations(call, last)
     if qualified in ("torch.nn.functional.interpolate", "torch.nn.functional.upsample"):
-        return [Step(call, "resize", "interpolate", interpolation=argument(call, 3, "mode"),
-                     default_interpolation="nearest", size=argument(call, 1, "size"),
-                     antialias=argument(call, 6, "antialias"), data=argument(call, 0, "input"))]
+        return [
+            Step(
+                call,
+                "resize",
+                "interpolate",
+                interpolation=argument(call, 3, "mode"),
+                default_interpolation="nearest",
+                size=argument(call, 1, "size"),
+                antialias=argument(call, 6, "antialias"),
+                data=argument(call, 0, "input"),
+            )
+        ]
     if qualified.startswith("torchvision.models.") and last == "transforms":
         return [Step(call, "imagenet-transforms", "torchvision")]
-    if not qualified and last == "transforms" and isinstance(call.func, ast.Attribute) \
-            and _is_weights(file, call.func.value, flow):
+    if (
+        not qualified
+        and last == "transforms"
+        and isinstance(call.func, ast.Attribute)
+        and _is_weights(file, call.func.value, flow)
+    ):
         return [Step(call, "imagenet-transforms", "torchvision")]
     if qualified.startswith(("open_clip.", "open_clip_torch.")):
         return _open_clip(call, last)
@@ -86,53 +127,112 @@ def _torchvision(call: ast.Call, qualified: str, last: str) -> list[Step]:
     offset = 1 if functional else 0
     data = argument(call, 0, "img", "inpt", "tensor") if functional else None
     if last in ("Normalize", "normalize"):
-        return [Step(call, "normalize", "torchvision", mean=argument(call, offset, "mean"),
-                     std=argument(call, offset + 1, "std"), data=data)]
+        return [
+            Step(
+                call,
+                "normalize",
+                "torchvision",
+                mean=argument(call, offset, "mean"),
+                std=argument(call, offset + 1, "std"),
+                data=data,
+            )
+        ]
     if last in ("Resize", "resize"):
-        return [Step(call, "resize", "torchvision", interpolation=argument(call, offset + 1, "interpolation"),
-                     default_interpolation="bilinear", size=argument(call, offset, "size"),
-                     antialias=argument(call, offset + 3, "antialias"), data=data)]
+        return [
+            Step(
+                call,
+                "resize",
+                "torchvision",
+                interpolation=argument(call, offset + 1, "interpolation"),
+                default_interpolation="bilinear",
+                size=argument(call, offset, "size"),
+                antialias=argument(call, offset + 3, "antialias"),
+                data=data,
+            )
+        ]
     if last.startswith(RANDOM_AUGMENTATIONS) and not functional:
         return [Step(call, "augment", "torchvision")]
     if last in ("CenterCrop", "center_crop"):
-        return [Step(call, "crop", "torchvision", size=argument(call, offset, "size", "output_size"),
-                     data=data)]
+        return [
+            Step(
+                call,
+                "crop",
+                "torchvision",
+                size=argument(call, offset, "size", "output_size"),
+                data=data,
+            )
+        ]
     return []
 
 
 def _albumentations(call: ast.Call, last: str) -> list[Step]:
     if last == "Normalize":
-        return [Step(call, "normalize", "albumentations", mean=argument(call, 0, "mean"),
-                     std=argument(call, 1, "std"))]
+        return [
+            Step(
+                call,
+                "normalize",
+                "albumentations",
+                mean=argument(call, 0, "mean"),
+                std=argument(call, 1, "std"),
+            )
+        ]
     if last == "Resize":
         height, width = argument(call, 0, "height"), argument(call, 1, "width")
         size = ast.Tuple(elts=[height, width], ctx=ast.Load()) if height and width else None
-        return [Step(call, "resize", "albumentations", interpolation=argument(call, 2, "interpolation"),
-                     default_interpolation="bilinear", size=size)]
+        return [
+            Step(
+                call,
+                "resize",
+                "albumentations",
+                interpolation=argument(call, 2, "interpolation"),
+                default_interpolation="bilinear",
+                size=size,
+            )
+        ]
     if last in ("SmallestMaxSize", "LongestMaxSize"):
-        return [Step(call, "resize", "albumentations", interpolation=argument(call, 1, "interpolation"),
-                     default_interpolation="bilinear")]
+        return [
+            Step(
+                call,
+                "resize",
+                "albumentations",
+                interpolation=argument(call, 1, "interpolation"),
+                default_interpolation="bilinear",
+            )
+        ]
     return []
 
 
 def _open_clip(call: ast.Call, last: str) -> list[Step]:
     if last in ("create_model_and_transforms", "create_model_from_pretrained"):
-        return _recipe(call, "open_clip", argument(call, 99, "image_mean"), argument(call, 99, "image_std"),
-                       argument(call, 99, "image_interpolation"), argument(call, 99, "image_resize_mode"),
-                       owner=call)
+        return _recipe(
+            call,
+            "open_clip",
+            argument(call, 99, "image_mean"),
+            argument(call, 99, "image_std"),
+            argument(call, 99, "image_interpolation"),
+            argument(call, 99, "image_resize_mode"),
+            owner=call,
+        )
     if last == "image_transform":
         train = argument(call, 1, "is_train")
         if isinstance(train, ast.Constant) and train.value is True:
             return [Step(call, "augment", "open_clip")]  # open_clip's training transform
         if not (isinstance(train, ast.Constant) and train.value is False):
             return []
-        return _recipe(call, "open_clip", argument(call, 2, "mean"), argument(call, 3, "std"),
-                       argument(call, 99, "interpolation"), argument(call, 99, "resize_mode"))
+        return _recipe(
+            call,
+            "open_clip",
+            argument(call, 2, "mean"),
+            argument(call, 3, "std"),
+            argument(call, 99, "interpolation"),
+            argument(call, 99, "resize_mode"),
+        )
     return []
 
 
-def _recipe(call: ast.Call, library: str, mean, std, interpolation, mode=None,
-            owner: ast.AST | None = None) -> list[Step]:
+def _recipe(
+    call: ast.Call, library: str, mean, std, interpolation, mode=None, owner: ast.AST | None = None
+) -> list[Step]:
     """The steps of a call that takes its preprocessing recipe as options."""
     steps = []
     if mean is not None and std is not None:
@@ -145,13 +245,24 @@ def _recipe(call: ast.Call, library: str, mean, std, interpolation, mode=None,
 
 
 def _processor(call: ast.Call, qualified: str) -> list[Step]:
-    if not re.search(r"\.(CLIP|AltCLIP|ChineseCLIP)(Processor|ImageProcessor\w*|FeatureExtractor)"
-                     r"(\.from_pretrained)?$|\.Auto(Processor|ImageProcessor)\.from_pretrained$", qualified):
+    if not re.search(
+        r"\.(CLIP|AltCLIP|ChineseCLIP)(Processor|ImageProcessor\w*|FeatureExtractor)"
+        r"(\.from_pretrained)?$|\.Auto(Processor|ImageProcessor)\.from_pretrained$",
+        qualified,
+    ):
         return []
-    steps = _recipe(call, "hf", argument(call, 99, "image_mean"), argument(call, 99, "image_std"),
-                    argument(call, 99, "resample"), owner=call)
+    steps = _recipe(
+        call,
+        "hf",
+        argument(call, 99, "image_mean"),
+        argument(call, 99, "image_std"),
+        argument(call, 99, "resample"),
+        owner=call,
+    )
     square = argument(call, 99, "use_square_size")  # the Kosmos-2 option: size becomes n x n
-    if _exact_size(argument(call, 99, "size")) or (isinstance(square, ast.Constant) and square.value is True):
+    if _exact_size(argument(call, 99, "size")) or (
+        isinstance(square, ast.Constant) and square.value is True
+    ):
         steps.append(Step(call, "resize", "hf", owner=call, squash_mode=True))
     return steps
 
@@ -174,8 +285,18 @@ def _pil_resize(file, call: ast.Call, flow) -> list[Step]:
     keyword = any(k.arg == "resample" for k in call.keywords)
     if not (pil_constant or keyword or _is_pil_image(file, call.func.value, flow)):
         return []
-    return [Step(call, "resize", "pil", interpolation=resample, default_interpolation="bicubic",
-                 size=size, size_order="wh", data=call.func.value)]
+    return [
+        Step(
+            call,
+            "resize",
+            "pil",
+            interpolation=resample,
+            default_interpolation="bicubic",
+            size=size,
+            size_order="wh",
+            data=call.func.value,
+        )
+    ]
 
 
 def _is_pil_image(file, node: ast.AST, flow, hops: int = 0) -> bool:
@@ -187,12 +308,16 @@ def _is_pil_image(file, node: ast.AST, flow, hops: int = 0) -> bool:
         if qualified.startswith("PIL."):
             return True
         if isinstance(node.func, ast.Attribute) and node.func.attr in PIL_SOURCES:
-            return _is_pil_image(file, node.func.value, flow, hops + 1) or node.func.attr == "convert"
+            return (
+                _is_pil_image(file, node.func.value, flow, hops + 1) or node.func.attr == "convert"
+            )
         return False
     if isinstance(node, ast.Name) and flow is not None:
         definitions = flow.definitions(node)
-        return bool(definitions) and all(d.value is not None and _is_pil_image(file, d.value, flow, hops + 1)
-                                         for d in definitions)
+        return bool(definitions) and all(
+            d.value is not None and _is_pil_image(file, d.value, flow, hops + 1)
+            for d in definitions
+        )
     return False
 
 
@@ -203,17 +328,29 @@ def _is_weights(file, node: ast.AST, flow) -> bool:
         return "IMAGENET" in qualified.upper() or qualified.endswith(".DEFAULT")
     if isinstance(node, ast.Name) and flow is not None:
         definitions = flow.definitions(node)
-        return bool(definitions) and all(d.value is not None and _is_weights(file, d.value, flow)
-                                         for d in definitions)
+        return bool(definitions) and all(
+            d.value is not None and _is_weights(file, d.value, flow) for d in definitions
+        )
     return False
 
 
 def arithmetic_step(node: ast.BinOp) -> Step | None:
     """`(x - MEAN) / STD`, the hand-written normalization."""
-    if isinstance(node.op, ast.Div) and isinstance(node.left, ast.BinOp) and isinstance(node.left.op, ast.Sub) \
-            and _could_be_constant(node.left.right) and _could_be_constant(node.right):
-        return Step(node, "normalize", "arithmetic", mean=node.left.right, std=node.right,
-                    data=node.left.left)
+    if (
+        isinstance(node.op, ast.Div)
+        and isinstance(node.left, ast.BinOp)
+        and isinstance(node.left.op, ast.Sub)
+        and _could_be_constant(node.left.right)
+        and _could_be_constant(node.right)
+    ):
+        return Step(
+            node,
+            "normalize",
+            "arithmetic",
+            mean=node.left.right,
+            std=node.right,
+            data=node.left.left,
+        )
     return None
 
 
@@ -222,10 +359,21 @@ def _could_be_constant(node: ast.AST) -> bool:
     while isinstance(node, (ast.Subscript, ast.Call)):
         if isinstance(node, ast.Call):
             func = node.func
-            name = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else ""
+            name = (
+                func.attr
+                if isinstance(func, ast.Attribute)
+                else func.id
+                if isinstance(func, ast.Name)
+                else ""
+            )
             if name in VALUE_WRAPPERS or name in VALUE_KEEPERS:
-                node = node.args[0] if name in VALUE_WRAPPERS and node.args else \
-                    func.value if isinstance(func, ast.Attribute) else node
+                node = (
+                    node.args[0]
+                    if name in VALUE_WRAPPERS and node.args
+                    else func.value
+                    if isinstance(func, ast.Attribute)
+                    else node
+                )
                 if isinstance(node, ast.Call) and node.func is func:
                     return False
                 continue
@@ -239,10 +387,20 @@ def method_chain_step(call: ast.Call) -> Step | None:
     func = call.func
     if isinstance(func, ast.Attribute) and func.attr in ("div", "div_") and call.args:
         inner = func.value
-        if isinstance(inner, ast.Call) and isinstance(inner.func, ast.Attribute) \
-                and inner.func.attr in ("sub", "sub_") and inner.args:
-            return Step(call, "normalize", "arithmetic", mean=inner.args[0], std=call.args[0],
-                        data=inner.func.value)
+        if (
+            isinstance(inner, ast.Call)
+            and isinstance(inner.func, ast.Attribute)
+            and inner.func.attr in ("sub", "sub_")
+            and inner.args
+        ):
+            return Step(
+                call,
+                "normalize",
+                "arithmetic",
+                mean=inner.args[0],
+                std=call.args[0],
+                data=inner.func.value,
+            )
     return None
 
 
@@ -251,13 +409,19 @@ def config_step(node: ast.AST) -> Step | None:
     items = config_items(node)
     if not items:
         return None
-    for mean_key, std_key in (("mean", "std"), ("pixel_mean", "pixel_std"), ("image_mean", "image_std")):
+    for mean_key, std_key in (
+        ("mean", "std"),
+        ("pixel_mean", "pixel_std"),
+        ("image_mean", "image_std"),
+    ):
         if mean_key in items and std_key in items:
             return Step(node, "normalize", "config", mean=items[mean_key], std=items[std_key])
     return None
 
 
-def interpolation_kinds(file, flow, node: ast.AST | None, step: Step, hops: int = 0) -> set[str] | None:
+def interpolation_kinds(
+    file, flow, node: ast.AST | None, step: Step, hops: int = 0
+) -> set[str] | None:
     """What an interpolation argument may be: {'bicubic', 'bilinear', 'nearest', 'other'}; None if
     it cannot be read."""
     if node is None:
@@ -277,7 +441,13 @@ def interpolation_kinds(file, flow, node: ast.AST | None, step: Step, hops: int 
         orelse = interpolation_kinds(file, flow, node.orelse, step, hops + 1)
         return None if body is None or orelse is None else body | orelse
     qualified = file.qualname(node)
-    if qualified and qualified.split(".")[0] in ("torchvision", "PIL", "cv2", "albumentations", "transformers"):
+    if qualified and qualified.split(".")[0] in (
+        "torchvision",
+        "PIL",
+        "cv2",
+        "albumentations",
+        "transformers",
+    ):
         return {MODE_WORDS.get(qualified.rsplit(".", 1)[-1], "other")}
     if isinstance(node, ast.Name) and flow is not None:
         definitions = flow.definitions(node)
@@ -293,7 +463,9 @@ def interpolation_kinds(file, flow, node: ast.AST | None, step: Step, hops: int 
     return None
 
 
-def size_values(flow, node: ast.AST | None, hops: int = 0, memo: dict | None = None) -> tuple[int, ...] | None:
+def size_values(
+    flow, node: ast.AST | None, hops: int = 0, memo: dict | None = None
+) -> tuple[int, ...] | None:
     """Integers of a size argument: (n,) for an int, (a, b) for a pair; None if unreadable.
     `memo` holds the names read so far: each is read once, however many calls lead to it."""
     if node is None or hops > 6:
@@ -340,6 +512,7 @@ def module_steps(file) -> list[Step]:
 
 def steps_by_node(file) -> dict[int, list[Step]]:
     """The module's steps by the id of the node that performs or configures them."""
+
     def index(_) -> dict[int, list[Step]]:
         found: dict[int, list[Step]] = {}
         for step in module_steps(file):

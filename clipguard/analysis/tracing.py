@@ -23,9 +23,9 @@ from clipguard.analysis.exports import exports
 from clipguard.analysis.flow import FUNCTIONS, flow_of
 from clipguard.analysis.identity import builds, role
 from clipguard.analysis.nodes import constant
+from clipguard.analysis.origins import channel_change, origins
 from clipguard.analysis.resolve import argument_for, callers, definitions, method_of, returned
 from clipguard.analysis.source import SourceFile
-from clipguard.analysis.origins import channel_change, origins
 from clipguard.analysis.steps import steps_by_node
 from clipguard.analysis.vocab.steps import COLLECTORS
 
@@ -36,8 +36,17 @@ MAX_FIELDS = 3
 # transform's or module's output.
 INSTANCE_OUTPUTS = ("__getitem__", "__call__", "forward", "__iter__")
 # Where images begin: nothing before them is preprocessing.
-ORIGINS = frozenset({"PIL.Image.open", "cv2.imread", "cv2.imdecode", "torchvision.io.read_image",
-                     "torchvision.io.decode_image", "imageio.imread", "skimage.io.imread"})
+ORIGINS = frozenset(
+    {
+        "PIL.Image.open",
+        "cv2.imread",
+        "cv2.imdecode",
+        "torchvision.io.read_image",
+        "torchvision.io.decode_image",
+        "imageio.imread",
+        "skimage.io.imread",
+    }
+)
 IMPORTER_DEPTH = 3
 
 
@@ -66,8 +75,10 @@ def feeds(file: SourceFile, node: ast.AST) -> list[Feed]:
     """Every CLIP-family model the value of `node` (a step in `file`) reaches."""
     state = _state(file)
     state.trace_around(file)
-    return sorted(state.marks.get((file.path, id(node)), ()), key=lambda f: (f.consumer.profile.name,
-                                                                               sorted(f.after)))
+    return sorted(
+        state.marks.get((file.path, id(node)), ()),
+        key=lambda f: (f.consumer.profile.name, sorted(f.after)),
+    )
 
 
 def origins_reaching(file: SourceFile, call: ast.Call) -> list[tuple[str, int, frozenset[str]]]:
@@ -75,10 +86,14 @@ def origins_reaching(file: SourceFile, call: ast.Call) -> list[tuple[str, int, f
     origin node id, what the way does to them)."""
     state = _state(file)
     state.trace_around(file)
-    return sorted(state.origins.get((file.path, id(call)), ()), key=lambda o: (o[0], o[1], sorted(o[2])))
+    return sorted(
+        state.origins.get((file.path, id(call)), ()), key=lambda o: (o[0], o[1], sorted(o[2]))
+    )
 
 
-def upstream(file: SourceFile, node: ast.AST, limit: int = 2000) -> list[tuple[SourceFile, ast.AST]]:
+def upstream(
+    file: SourceFile, node: ast.AST, limit: int = 2000
+) -> list[tuple[SourceFile, ast.AST]]:
     """The nodes the value of `node` comes from, across functions and modules, nearest first
     (a bounded walk back that marks nothing)."""
     walk = _Walk(None, None)
@@ -105,15 +120,31 @@ class _State:
             if module.path not in self.traced:
                 self.traced.add(module.path)
                 for found in encoder_inputs(module):
-                    self.walk(module, list(found.inputs), found.consumer, found.after,
-                              sink=(module.path, id(found.call)))
+                    self.walk(
+                        module,
+                        list(found.inputs),
+                        found.consumer,
+                        found.after,
+                        sink=(module.path, id(found.call)),
+                    )
                 for export in exports(module):
-                    self.walk(module, list(export.roots), export.consumer, frozenset(),
-                              export.transforms_only)
+                    self.walk(
+                        module,
+                        list(export.roots),
+                        export.consumer,
+                        frozenset(),
+                        export.transforms_only,
+                    )
 
-    def walk(self, file: SourceFile, roots: list[ast.AST], consumer: Consumer,
-             after: frozenset[str], transforms_only: bool = False,
-             sink: tuple[str, int] | None = None) -> None:
+    def walk(
+        self,
+        file: SourceFile,
+        roots: list[ast.AST],
+        consumer: Consumer,
+        after: frozenset[str],
+        transforms_only: bool = False,
+        sink: tuple[str, int] | None = None,
+    ) -> None:
         walk = _Walk(self.marks, consumer, transforms_only, sink, self.origins)
         walk.run([(file, root, (), after, ()) for root in roots])
 
@@ -151,8 +182,14 @@ class _Walk:
     batch`) and ITEMS for an element (a loop, a subscript): a dict or tuple built further back
     gives only that entry, and a dataset gives its `__getitem__`."""
 
-    def __init__(self, marks: dict | None, consumer: Consumer | None, transforms_only: bool = False,
-                 sink: tuple[str, int] | None = None, origins_seen: dict | None = None) -> None:
+    def __init__(
+        self,
+        marks: dict | None,
+        consumer: Consumer | None,
+        transforms_only: bool = False,
+        sink: tuple[str, int] | None = None,
+        origins_seen: dict | None = None,
+    ) -> None:
         self.marks = marks  # None: only record what is visited
         self.consumer = consumer
         self.transforms_only = transforms_only
@@ -177,10 +214,18 @@ class _Walk:
         if self.marks is not None:
             self.marks.setdefault((file.path, id(node)), set()).add(Feed(self.consumer, after))
 
-    def back(self, file: SourceFile, node: ast.AST, stack: tuple[Frame, ...],
-             after: frozenset[str], fields: tuple) -> Iterator[Item]:
+    def back(
+        self,
+        file: SourceFile,
+        node: ast.AST,
+        stack: tuple[Frame, ...],
+        after: frozenset[str],
+        fields: tuple,
+    ) -> Iterator[Item]:
         """The nodes whose values flow into `node`, one step back."""
-        if id(node) in origins(file):  # where an image begins: nothing further back is preprocessing
+        if id(node) in origins(
+            file
+        ):  # where an image begins: nothing further back is preprocessing
             self.mark(file, node, after)
             if self.sink is not None and self.origins_seen is not None:
                 self.origins_seen.setdefault(self.sink, set()).add((file.path, id(node), after))
@@ -208,7 +253,13 @@ class _Walk:
             yield from self.call(file, node, *same)
         elif isinstance(node, ast.Subscript):
             key = constant(node.slice)
-            yield file, node.value, stack, after, _read(key if isinstance(key, (str, int)) else ITEMS, fields)
+            yield (
+                file,
+                node.value,
+                stack,
+                after,
+                _read(key if isinstance(key, (str, int)) else ITEMS, fields),
+            )
         elif isinstance(node, (ast.Starred, ast.Await, ast.NamedExpr)):
             yield file, node.value, *same
         elif isinstance(node, ast.Lambda):
@@ -227,8 +278,11 @@ class _Walk:
             yield from _entries(file, list(zip(node.keys, node.values)), *same)
         elif isinstance(node, (ast.Tuple, ast.List)):
             index = fields[0] if fields and isinstance(fields[0], int) else None
-            if index is not None and -len(node.elts) <= index < len(node.elts) \
-                    and not any(isinstance(e, ast.Starred) for e in node.elts):
+            if (
+                index is not None
+                and -len(node.elts) <= index < len(node.elts)
+                and not any(isinstance(e, ast.Starred) for e in node.elts)
+            ):
                 yield file, node.elts[index], stack, after, fields[1:]
             else:
                 for element in node.elts:
@@ -268,7 +322,9 @@ class _Walk:
                     read = _read(ITEMS, read)
                 yield file, value, stack, after, read
 
-    def attribute(self, file: SourceFile, node: ast.Attribute, stack, after, fields) -> Iterator[Item]:
+    def attribute(
+        self, file: SourceFile, node: ast.Attribute, stack, after, fields
+    ) -> Iterator[Item]:
         flow = flow_of(file)
         if isinstance(node.value, ast.Name) and node.value.id in ("self", "cls"):
             owner = flow.enclosing_class(flow.scope.get(id(node), file.tree))
@@ -281,8 +337,9 @@ class _Walk:
         if not found:
             yield file, node.value, stack, after, fields
 
-    def parameter(self, file: SourceFile, function: ast.AST, parameter: ast.arg, stack, after,
-                  fields) -> Iterator[Item]:
+    def parameter(
+        self, file: SourceFile, function: ast.AST, parameter: ast.arg, stack, after, fields
+    ) -> Iterator[Item]:
         positional = [*function.args.posonlyargs, *function.args.args]
         if positional and parameter is positional[0] and parameter.arg in ("self", "cls"):
             return
@@ -295,8 +352,10 @@ class _Walk:
                     yield frame.file, dataset, stack[:depth], after, fields
                 return
             entered = frame.target is function or (
-                isinstance(frame.target, ast.ClassDef) and function in frame.target.body
-                and getattr(function, "name", "") == "__init__")
+                isinstance(frame.target, ast.ClassDef)
+                and function in frame.target.body
+                and getattr(function, "name", "") == "__init__"
+            )
             if entered:
                 argument = argument_for(frame.call, function, parameter)
                 if argument is not None:
@@ -379,19 +438,44 @@ class _Walk:
                     yield definition.file, value, frames, after, fields
             elif isinstance(target, ast.ClassDef):
                 yield from self.created(definition.file, target, node, file, stack, after, fields)
-            elif isinstance(target, ast.Call):  # calling an instance: `tf(img)`, `tf = MyTransform()`
+            elif isinstance(
+                target, ast.Call
+            ):  # calling an instance: `tf(img)`, `tf = MyTransform()`
                 for created in definitions(definition.file, target.func):
                     if isinstance(created.node, ast.ClassDef):
-                        yield from self.called(created.file, created.node, definition.file, target,
-                                               file, node, stack, after, fields)
+                        yield from self.called(
+                            created.file,
+                            created.node,
+                            definition.file,
+                            target,
+                            file,
+                            node,
+                            stack,
+                            after,
+                            fields,
+                        )
         func = node.func
-        if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) \
-                and func.value.id == "self" and not definitions(file, func):
+        if (
+            isinstance(func, ast.Attribute)
+            and isinstance(func.value, ast.Name)
+            and func.value.id == "self"
+            and not definitions(file, func)
+        ):
             for cls_file, cls, ctor_file, ctor in _instances(file, func):  # `self.normalize(x)`
-                yield from self.called(cls_file, cls, ctor_file, ctor, file, node, stack, after, fields)
+                yield from self.called(
+                    cls_file, cls, ctor_file, ctor, file, node, stack, after, fields
+                )
 
-    def created(self, cls_file: SourceFile, cls: ast.ClassDef, ctor: ast.Call, ctor_file: SourceFile,
-                stack, after, fields) -> Iterator[Item]:
+    def created(
+        self,
+        cls_file: SourceFile,
+        cls: ast.ClassDef,
+        ctor: ast.Call,
+        ctor_file: SourceFile,
+        stack,
+        after,
+        fields,
+    ) -> Iterator[Item]:
         """An instance of a project class reached: its items when one is read out of it."""
         if not fields:
             return  # the object itself flows on, not what it holds
@@ -402,8 +486,18 @@ class _Walk:
                 for value in returned(method):
                     yield cls_file, value, frames, after, fields[1:]
 
-    def called(self, cls_file: SourceFile, cls: ast.ClassDef, ctor_file: SourceFile, ctor: ast.Call,
-               file: SourceFile, call: ast.Call, stack, after, fields) -> Iterator[Item]:
+    def called(
+        self,
+        cls_file: SourceFile,
+        cls: ast.ClassDef,
+        ctor_file: SourceFile,
+        ctor: ast.Call,
+        file: SourceFile,
+        call: ast.Call,
+        stack,
+        after,
+        fields,
+    ) -> Iterator[Item]:
         method = method_of(cls, "__call__") or method_of(cls, "forward")
         if method is None:
             return
@@ -433,12 +527,22 @@ def _keeping(file: SourceFile, call: ast.Call, fields: tuple) -> tuple[ast.AST, 
         return None
     if name == "enumerate" and len(fields) >= 2 and fields[0] is ITEMS and fields[1] == 1:
         return call.args[0], (ITEMS, *fields[2:])
-    if name == "zip" and len(fields) >= 2 and fields[0] is ITEMS and isinstance(fields[1], int) \
-            and fields[1] < len(call.args):
+    if (
+        name == "zip"
+        and len(fields) >= 2
+        and fields[0] is ITEMS
+        and isinstance(fields[1], int)
+        and fields[1] < len(call.args)
+    ):
         return call.args[fields[1]], (ITEMS, *fields[2:])
     if name in KEEPERS:
-        if name == "prepare" and len(call.args) > 1 and fields and isinstance(fields[0], int) \
-                and fields[0] < len(call.args):
+        if (
+            name == "prepare"
+            and len(call.args) > 1
+            and fields
+            and isinstance(fields[0], int)
+            and fields[0] < len(call.args)
+        ):
             return call.args[fields[0]], fields[1:]
         return call.args[0], fields
     return None
@@ -487,9 +591,12 @@ def _truth(test: ast.AST, known: dict) -> bool | None:
 _NESTED = [0]  # queries walked from inside a walk: bounded, so they cannot recurse without end
 
 
-def _instances(file: SourceFile, func: ast.AST) -> list[tuple[SourceFile, ast.ClassDef, SourceFile, ast.Call]]:
+def _instances(
+    file: SourceFile, func: ast.AST
+) -> list[tuple[SourceFile, ast.ClassDef, SourceFile, ast.Call]]:
     """Project classes whose instances `self.x` can hold: (class's module, class, constructor's
     module, constructor call), found by walking back from `self.x`."""
+
     def read(_: SourceFile) -> dict[int, list]:
         return {}
 
@@ -514,6 +621,7 @@ def _instances(file: SourceFile, func: ast.AST) -> list[tuple[SourceFile, ast.Cl
 
 def _recipe(file: SourceFile, func: ast.AST) -> frozenset[str]:
     """What a pipeline held by a name does to what it is applied to: `normalize`, `resize`."""
+
     def read(_: SourceFile) -> dict[int, frozenset[str]]:
         return {}
 
@@ -539,15 +647,25 @@ def _collects_normalize(file: SourceFile, call: ast.Call) -> bool:
     """A `Compose`/`Sequential` holding a normalization among its transforms."""
     if _name(call.func) not in COLLECTORS:
         return False
-    items = [a for a in call.args for a in (a.elts if isinstance(a, (ast.List, ast.Tuple)) else [a])]
+    items = [
+        a for a in call.args for a in (a.elts if isinstance(a, (ast.List, ast.Tuple)) else [a])
+    ]
     by_node = steps_by_node(file)
-    return any(any(s.kind == "normalize" for s in by_node.get(id(item), ()))
-               or (isinstance(item, (ast.Name, ast.Attribute)) and "normalize" in _recipe(file, item))
-               for item in items)
+    return any(
+        any(s.kind == "normalize" for s in by_node.get(id(item), ()))
+        or (isinstance(item, (ast.Name, ast.Attribute)) and "normalize" in _recipe(file, item))
+        for item in items
+    )
 
 
 def _name(func: ast.AST) -> str:
-    return func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else ""
+    return (
+        func.attr
+        if isinstance(func, ast.Attribute)
+        else func.id
+        if isinstance(func, ast.Name)
+        else ""
+    )
 
 
 def _entries(file: SourceFile, pairs: list, stack, after, fields) -> Iterator[Item]:
@@ -569,7 +687,9 @@ def _loader(file: SourceFile, call: ast.Call) -> bool:
 
 
 def _dataset(call: ast.Call) -> ast.AST | None:
-    return next((k.value for k in call.keywords if k.arg == "dataset"), call.args[0] if call.args else None)
+    return next(
+        (k.value for k in call.keywords if k.arg == "dataset"), call.args[0] if call.args else None
+    )
 
 
 def _unpacked_index(statement: ast.AST, value: ast.AST, name: str) -> int | None:
@@ -594,8 +714,9 @@ def _push(stack: tuple[Frame, ...], frame: Frame) -> tuple[Frame, ...]:
     return (*stack, frame) if len(stack) < MAX_FRAMES else stack
 
 
-def _default(file: SourceFile, function: ast.AST, parameter: ast.arg, stack, after,
-             fields) -> Iterator[Item]:
+def _default(
+    file: SourceFile, function: ast.AST, parameter: ast.arg, stack, after, fields
+) -> Iterator[Item]:
     arguments = function.args
     positional = [*arguments.posonlyargs, *arguments.args]
     if parameter in positional:
@@ -613,7 +734,9 @@ def _comprehension_source(flow, node: ast.Name) -> ast.AST | None:
     for parent, _ in flow.ancestors(node):
         if isinstance(parent, (ast.ListComp, ast.SetComp, ast.GeneratorExp, ast.DictComp)):
             for generator in parent.generators:
-                if any(isinstance(n, ast.Name) and n.id == node.id for n in ast.walk(generator.target)):
+                if any(
+                    isinstance(n, ast.Name) and n.id == node.id for n in ast.walk(generator.target)
+                ):
                     return generator.iter
         if isinstance(parent, ast.stmt):
             return None

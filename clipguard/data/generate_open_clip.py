@@ -24,18 +24,23 @@ def main() -> None:
         if isinstance(size, (list, tuple)):
             size = size[0]
         for tag, cfg in by_tag.items():
-            tags.append({
-                "model": model,
-                "tag": tag,
-                "n_px": size,
-                "mean": list(cfg.get("mean") or OPENAI_MEAN),
-                "std": list(cfg.get("std") or OPENAI_STD),
-                "interpolation": cfg.get("interpolation") or "bicubic",
-                "resize_mode": cfg.get("resize_mode") or "shortest",
-                "hf_hub": (cfg.get("hf_hub") or "").rstrip("/"),
-            })
+            tags.append(
+                {
+                    "model": model,
+                    "tag": tag,
+                    "n_px": size,
+                    "mean": list(cfg.get("mean") or OPENAI_MEAN),
+                    "std": list(cfg.get("std") or OPENAI_STD),
+                    "interpolation": cfg.get("interpolation") or "bicubic",
+                    "resize_mode": cfg.get("resize_mode") or "shortest",
+                    "hf_hub": (cfg.get("hf_hub") or "").rstrip("/"),
+                }
+            )
     out = Path(__file__).with_name("open_clip_pretrained.json")
-    data = {"source": f"open_clip {open_clip.__version__} open_clip.pretrained._PRETRAINED", "tags": tags}
+    data = {
+        "source": f"open_clip {open_clip.__version__} open_clip.pretrained._PRETRAINED",
+        "tags": tags,
+    }
     out.write_text(json.dumps(data, indent=1) + "\n")
     print(f"wrote {len(tags)} tags to {out}")
     write_tokenizers(open_clip)

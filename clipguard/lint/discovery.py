@@ -193,8 +193,13 @@ def project_root(path: Path) -> Path | None:
     return None
 
 
-def project_context(targets: list[SourcePath], exclude: tuple[str, ...], root: Path | None,
-                    warnings: list[str], respect_gitignore: bool = True) -> list[SourcePath]:
+def project_context(
+    targets: list[SourcePath],
+    exclude: tuple[str, ...],
+    root: Path | None,
+    warnings: list[str],
+    respect_gitignore: bool = True,
+) -> list[SourcePath]:
     """The other Python files of the projects the named files belong to: read for what they
     import, define and call, never reported on. A file linted alone (pre-commit) then gets the
     findings a run on the whole tree gives it."""

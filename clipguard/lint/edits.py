@@ -29,14 +29,20 @@ class _Positions:
         if not 0 < line < len(starts) or column < 1:
             raise ValueError(f"edit position {line}:{column} is outside the text")
         line_end = starts[line + 1] if line + 1 < len(starts) else len(text)
-        if column - 1 > len(text[starts[line]:line_end].rstrip("\r\n")):
-            raise ValueError(f"edit position {line}:{column} is past the end of its line or inside its break")
+        if column - 1 > len(text[starts[line] : line_end].rstrip("\r\n")):
+            raise ValueError(
+                f"edit position {line}:{column} is past the end of its line or inside its break"
+            )
         return starts[line] + column - 1
 
     def spans(self, edits: Iterable[Edit]) -> list[tuple[int, int, str]]:
         """Sorted (start, end, content) of distinct edits; ValueError if any is bad or they overlap."""
-        spans = sorted({(self.offset(e.line, e.column), self.offset(e.end_line, e.end_column), e.content)
-                        for e in edits})
+        spans = sorted(
+            {
+                (self.offset(e.line, e.column), self.offset(e.end_line, e.end_column), e.content)
+                for e in edits
+            }
+        )
         cursor = 0
         for start, end, _ in spans:
             if start < cursor or end < start:
@@ -63,8 +69,10 @@ def edit_spans(text: str, edits: Iterable[Edit]) -> list[tuple[int, int, str]]:
     applies them (inserted line breaks already the text's own). ValueError as `apply_edits`."""
     match = _LINE_BREAK.search(text)
     newline = match.group() if match else "\n"
-    return [(start, end, _newlines(content, newline))
-            for start, end, content in _Positions(text).spans(edits)]
+    return [
+        (start, end, _newlines(content, newline))
+        for start, end, content in _Positions(text).spans(edits)
+    ]
 
 
 def well_formed(text: str, fixes: Iterable[Fix]) -> list[Fix]:

@@ -38,8 +38,16 @@ class LintError(Exception):
     """The run cannot finish (exit 2), e.g. a worker process was killed."""
 
 
-def lint_paths(paths: list[str], settings: Settings, *, use_cache: bool = True, jobs: int | None = None,
-               diff: bool = False, force_exclude: bool = False, exhaustive: bool = False) -> Report:
+def lint_paths(
+    paths: list[str],
+    settings: Settings,
+    *,
+    use_cache: bool = True,
+    jobs: int | None = None,
+    diff: bool = False,
+    force_exclude: bool = False,
+    exhaustive: bool = False,
+) -> Report:
     """Lint `paths` with `settings`; apply fixes if `settings.fix` (or only show them with `diff`).
     `exhaustive` runs every rule on every file, without the byte gate (the tests compare both)."""
     # `ast` trees are millions of acyclic objects: cyclic collections during a run only cost time
@@ -53,11 +61,20 @@ def lint_paths(paths: list[str], settings: Settings, *, use_cache: bool = True, 
             gc.enable()
 
 
-def _lint_paths(paths: list[str], settings: Settings, use_cache: bool, jobs: int | None, diff: bool,
-                force_exclude: bool, exhaustive: bool) -> Report:
+def _lint_paths(
+    paths: list[str],
+    settings: Settings,
+    use_cache: bool,
+    jobs: int | None,
+    diff: bool,
+    force_exclude: bool,
+    exhaustive: bool,
+) -> Report:
     root = Path(settings.root or os.getcwd())
     warnings: list[str] = []
-    targets = discover(paths, settings.exclude, root, force_exclude, warnings, settings.respect_gitignore)
+    targets = discover(
+        paths, settings.exclude, root, force_exclude, warnings, settings.respect_gitignore
+    )
     rules = tuple(r for r in settings.enabled_rules() if r.code != UNREADABLE[0])
     report_unreadable = UNREADABLE[0] in settings.enabled_codes()
     cache = Cache(root, settings.fingerprint()) if use_cache else None
@@ -65,20 +82,30 @@ def _lint_paths(paths: list[str], settings: Settings, use_cache: bool, jobs: int
     scans = [scan_file(t, cache) for t in targets]
     # The rest of a named file's project is read too (not linted): its importers, helpers and
     # constants, so pre-commit finds what a run on the whole tree finds.
-    context = [scan_file(t, cache) for t in project_context(targets, settings.exclude, root, warnings,
-                                                            settings.respect_gitignore)]
+    context = [
+        scan_file(t, cache)
+        for t in project_context(
+            targets, settings.exclude, root, warnings, settings.respect_gitignore
+        )
+    ]
     by_path = {s.file.path: s for s in (*scans, *context) if s.error is None}
     project = Project(list(by_path))
     sha_by_path = {path: s.sha for path, s in by_path.items()}
-    tree = hashlib.sha256("\n".join(f"{p}\0{s.sha}" for p, s in sorted(by_path.items())).encode()).hexdigest()
+    tree = hashlib.sha256(
+        "\n".join(f"{p}\0{s.sha}" for p, s in sorted(by_path.items())).encode()
+    ).hexdigest()
     remembered = cache.get(GATE_KEY) if cache is not None else None
     if exhaustive:
         for path, scan in by_path.items():
             project.add_imports(path, scan.module_names())
         codes = {path: tuple(r.code for r in rules) for path in by_path} if rules else {}
         deps_by_path = {}
-    elif isinstance(remembered, dict) and remembered.get("tree") == tree \
-            and isinstance(remembered.get("codes"), dict) and isinstance(remembered.get("deps"), dict):
+    elif (
+        isinstance(remembered, dict)
+        and remembered.get("tree") == tree
+        and isinstance(remembered.get("codes"), dict)
+        and isinstance(remembered.get("deps"), dict)
+    ):
         # Nothing changed anywhere: the last run's gate still holds.
         codes = {Path(p): tuple(c) for p, c in remembered["codes"].items() if isinstance(c, list)}
         deps_by_path = {p: d for p, d in remembered["deps"].items() if isinstance(d, str)}
@@ -97,17 +124,25 @@ def _lint_paths(paths: list[str], settings: Settings, use_cache: bool, jobs: int
         if not selected and not (scan.file.explicit or scan.mentions_clip or scan.binary):
             continue  # nothing here for any rule; files that mention CLIP are still parsed
         deps = deps_by_path.get(str(scan.file.path)) or (
-            _deps_key(scan, project, sha_by_path) if cache is not None else "")
+            _deps_key(scan, project, sha_by_path) if cache is not None else ""
+        )
         deps_by_path[str(scan.file.path)] = deps
         cached = scan.cached
-        if cached is not None and cached.get("sha") == scan.sha and cached.get("deps") == deps \
-                and cached.get("rules") == list(selected) and cached.get("findings") is not None \
-                and cached.get("display") == scan.file.display:
+        if (
+            cached is not None
+            and cached.get("sha") == scan.sha
+            and cached.get("deps") == deps
+            and cached.get("rules") == list(selected)
+            and cached.get("findings") is not None
+            and cached.get("display") == scan.file.display
+        ):
             results[scan.file.path] = [Finding.from_json(f) for f in cached["findings"]]
         else:
             work.append((scan, selected, deps))
     report.parsed = len(work) + len(results) - sum(1 for s in scans if s.error is not None)
-    if work or settings.fix or diff:  # rules will run: they need the import graph, also when the gate was remembered
+    if (
+        work or settings.fix or diff
+    ):  # rules will run: they need the import graph, also when the gate was remembered
         for scan in by_path.values():
             if scan.imports is not None:
                 project.add_imports(scan.file.path, scan.imports)
@@ -115,9 +150,16 @@ def _lint_paths(paths: list[str], settings: Settings, use_cache: bool, jobs: int
     for (scan, selected, deps), findings in zip(work, _run(work, rules, project, jobs)):
         results[scan.file.path] = findings
         if cache is not None:
-            cache.put(str(scan.file.path), {
-                **scan.entry(), "deps": deps, "rules": list(selected),
-                "display": scan.file.display, "findings": [f.to_json() for f in findings]})
+            cache.put(
+                str(scan.file.path),
+                {
+                    **scan.entry(),
+                    "deps": deps,
+                    "rules": list(selected),
+                    "display": scan.file.display,
+                    "findings": [f.to_json() for f in findings],
+                },
+            )
     if cache is not None:
         linted = {w[0].file.path for w in work}
         for scan in (*scans, *context):
@@ -126,8 +168,14 @@ def _lint_paths(paths: list[str], settings: Settings, use_cache: bool, jobs: int
                 fresh = scan.entry()
                 if any(entry.get(k) != v for k, v in fresh.items()):
                     cache.put(str(scan.file.path), {**entry, **fresh})
-        cache.put(GATE_KEY, {"tree": tree, "deps": deps_by_path,
-                             "codes": {str(p): list(c) for p, c in codes.items()}})
+        cache.put(
+            GATE_KEY,
+            {
+                "tree": tree,
+                "deps": deps_by_path,
+                "codes": {str(p): list(c) for p, c in codes.items()},
+            },
+        )
         cache.save()
 
     by_scan = {s.file.path: s for s in scans}
@@ -136,8 +184,9 @@ def _lint_paths(paths: list[str], settings: Settings, use_cache: bool, jobs: int
         findings = _filter(findings, scan, settings, report_unreadable)
         if (settings.fix or diff) and any(applicable(f, settings) for f in findings):
             selected_rules = _rules_for(rules, codes.get(path, ()))
-            findings = _fix(scan, findings, selected_rules, project, settings, diff, report,
-                            report_unreadable)
+            findings = _fix(
+                scan, findings, selected_rules, project, settings, diff, report, report_unreadable
+            )
             findings = _filter(findings, scan, settings, report_unreadable)
         report.findings.extend(in_cells(path, findings))
     report.findings.sort(key=lambda f: f.sort_key)
@@ -153,10 +202,14 @@ def _deps_key(scan: Scan, project: Project, sha_by_path: dict[Path, str]) -> str
     """The content hashes of the project modules this file's findings can depend on: those the
     analysis can reach through imports (`gate.DEPTH` edges each way, one by one)."""
     near = project.nearby(scan.file.path, DEPTH, DEPTH)
-    return hashlib.sha256("".join(sorted(sha_by_path.get(p, "") for p in near)).encode()).hexdigest()[:16]
+    return hashlib.sha256(
+        "".join(sorted(sha_by_path.get(p, "") for p in near)).encode()
+    ).hexdigest()[:16]
 
 
-def _filter(findings: list[Finding], scan: Scan, settings: Settings, report_unreadable: bool) -> list[Finding]:
+def _filter(
+    findings: list[Finding], scan: Scan, settings: Settings, report_unreadable: bool
+) -> list[Finding]:
     silenced = set(scan.noqa or ())
     ignored = settings.ignored_for(scan.file.display)
     out = []
@@ -191,8 +244,12 @@ def _run(work, rules, project, jobs):
     # largest files first, in small chunks, so no worker is left with a long file at the end
     order = sorted(range(len(tasks)), key=lambda i: -work[i][0].size)
     try:
-        with ProcessPoolExecutor(min(jobs, len(tasks)), mp_context=context,
-                                 initializer=_init_worker, initargs=(rules, project)) as pool:
+        with ProcessPoolExecutor(
+            min(jobs, len(tasks)),
+            mp_context=context,
+            initializer=_init_worker,
+            initargs=(rules, project),
+        ) as pool:
             done = pool.map(_lint_task, [tasks[i] for i in order], chunksize=chunk)
             results: list[list[Finding]] = [[] for _ in tasks]
             for index, findings in zip(order, done):
@@ -219,13 +276,21 @@ def _lint_task(task: tuple[str, str, tuple[str, ...]]) -> list[Finding]:
     return _lint_decoded(path, display, decoded, codes, _WORKER["rules"], _WORKER["project"])
 
 
-def _lint_decoded(path: str, display: str, decoded: Decoded, codes: tuple[str, ...],
-                  rules: tuple[type[Rule], ...], project: Project) -> list[Finding]:
+def _lint_decoded(
+    path: str,
+    display: str,
+    decoded: Decoded,
+    codes: tuple[str, ...],
+    rules: tuple[type[Rule], ...],
+    project: Project,
+) -> list[Finding]:
     try:
         if not codes:
             parse(decoded.text, display)
             return []
-        file = project.adopt(path, decoded.text, lambda: parse(decoded.text, display), decoded.newline)
+        file = project.adopt(
+            path, decoded.text, lambda: parse(decoded.text, display), decoded.newline
+        )
     except SourceError as err:
         return [unreadable(display, err.message, err.line, err.column)]
     try:
@@ -236,7 +301,9 @@ def _lint_decoded(path: str, display: str, decoded: Decoded, codes: tuple[str, .
         return [unreadable(display, f"internal error while analyzing: {type(exc).__name__}: {exc}")]
 
 
-def lint_source(source: str | bytes, path: str, settings: Settings, display: str | None = None) -> list[Finding]:
+def lint_source(
+    source: str | bytes, path: str, settings: Settings, display: str | None = None
+) -> list[Finding]:
     """Findings for `source` as the contents of the file at `path`: what `lint_paths([path])`
     reports when the file holds it, the modules it imports read from disk. For source from
     stdin or an editor's buffer; bytes are decoded as a file's are. Findings name `display`."""
@@ -274,13 +341,28 @@ def _as_decoded(text: str) -> Decoded:
     return Decoded(text, "utf-8", False, match.group() if match else "\n")
 
 
-def _fix(scan: Scan, findings: list[Finding], rules: tuple[type[Rule], ...], project: Project,
-         settings: Settings, diff: bool, report: Report, report_unreadable: bool) -> list[Finding]:
+def _fix(
+    scan: Scan,
+    findings: list[Finding],
+    rules: tuple[type[Rule], ...],
+    project: Project,
+    settings: Settings,
+    diff: bool,
+    report: Report,
+    report_unreadable: bool,
+) -> list[Finding]:
     def lint(text: str) -> list[Finding]:
         # Later rounds see the same noqa and per-file-ignores as the first: an ignored rule's fix
         # must never be applied.
-        found = lint_text(text, rules, str(scan.file.path), project, newline, isolate=True,
-                          display=scan.file.display)
+        found = lint_text(
+            text,
+            rules,
+            str(scan.file.path),
+            project,
+            newline,
+            isolate=True,
+            display=scan.file.display,
+        )
         return _filter(found, scan, settings, report_unreadable)
 
     try:
@@ -288,7 +370,9 @@ def _fix(scan: Scan, findings: list[Finding], rules: tuple[type[Rule], ...], pro
         newline = source_text(scan.file.path, data).newline
     except (OSError, SourceError):
         return findings
-    outcome = fix_file(scan.file.path, scan.file.display, data, scan.sha, findings, lint, settings, diff)
+    outcome = fix_file(
+        scan.file.path, scan.file.display, data, scan.sha, findings, lint, settings, diff
+    )
     report.fixed += outcome.applied
     if outcome.rules:
         report.fixes[scan.file.display] = outcome.rules

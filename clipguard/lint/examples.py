@@ -5,11 +5,11 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
-from clipguard.lint.runner import lint_text
+from clipguard.analysis.project import Project
 from clipguard.diagnostics import Finding
 from clipguard.lint.edits import apply_edits, compatible_fixes
-from clipguard.analysis.project import Project
 from clipguard.lint.gate.imports import scan_imports
+from clipguard.lint.runner import lint_text
 from clipguard.rule import Invalid, Rule, Valid
 
 MAIN = "main.py"
@@ -58,16 +58,18 @@ def check_examples(rule: type[Rule]) -> list[str]:
     for example in map(as_valid, rule.valid):
         found = run_example(rule, example.code, example.files)
         if found:
-            problems.append(f"{rule.code}: valid example fires {[f.message for f in found]}:\n{example.code}")
+            problems.append(
+                f"{rule.code}: valid example fires {[f.message for f in found]}:\n{example.code}"
+            )
     for example in map(as_invalid, rule.invalid):
         found = run_example(rule, example.code, example.files)
         if len(found) != example.count:
-            problems.append(f"{rule.code}: invalid example gives {len(found)} findings, "
-                            f"expected {example.count}:\n{example.code}")
+            problems.append(
+                f"{rule.code}: invalid example gives {len(found)} findings, "
+                f"expected {example.count}:\n{example.code}"
+            )
         elif example.fixed is not None:
             fixed = fix_all(example.code, found)
             if fixed != example.fixed:
                 problems.append(f"{rule.code}: fix gives\n{fixed}\nexpected\n{example.fixed}")
     return problems
-
-

@@ -47,9 +47,14 @@ def still_valid(text: str) -> bool:
         return False
 
 
-def fix_text(text: str, lint: Linter, settings: Settings, findings: list[Finding] | None = None,
-             tally: Counter[str] | None = None,
-             apply: Callable[[str, list[Edit]], str] = apply_edits) -> tuple[str, list[Finding], int]:
+def fix_text(
+    text: str,
+    lint: Linter,
+    settings: Settings,
+    findings: list[Finding] | None = None,
+    tally: Counter[str] | None = None,
+    apply: Callable[[str, list[Edit]], str] = apply_edits,
+) -> tuple[str, list[Finding], int]:
     """Apply applicable fixes round after round; return (text, remaining findings, fixes applied).
     `tally`, when given, counts the fixes applied per rule code; `apply(text, edits)` applies one
     round's edits (a notebook's follow its cells)."""
@@ -57,7 +62,9 @@ def fix_text(text: str, lint: Linter, settings: Settings, findings: list[Finding
     applied = 0
     for _ in range(MAX_ROUNDS):
         rule_of = {id(f.fix): f.rule for f in findings if applicable(f, settings)}
-        fixes = compatible_fixes(well_formed(text, [f.fix for f in findings if applicable(f, settings)]))
+        fixes = compatible_fixes(
+            well_formed(text, [f.fix for f in findings if applicable(f, settings)])
+        )
         if not fixes:
             break
         candidate = apply(text, [edit for fix in fixes for edit in fix.edits])
@@ -85,19 +92,34 @@ class FileFix:
     rules: Counter[str] = field(default_factory=Counter)  # fixes applied per rule code
 
 
-def fix_file(path: Path, display: str, data: bytes, sha: str, findings: list[Finding], lint: Linter,
-             settings: Settings, diff: bool) -> FileFix:
+def fix_file(
+    path: Path,
+    display: str,
+    data: bytes,
+    sha: str,
+    findings: list[Finding],
+    lint: Linter,
+    settings: Settings,
+    diff: bool,
+) -> FileFix:
     """Fix the file whose bytes were `data` (hash `sha` when its findings were made) and write it
     atomically, or with `diff` only describe the change. `lint` lints a text as this file."""
     if hashlib.sha256(data).hexdigest() != sha:  # the findings describe other contents
-        return FileFix(findings, warnings=[f"{display}: changed on disk while clipguard ran; not fixed"])
+        return FileFix(
+            findings, warnings=[f"{display}: changed on disk while clipguard ran; not fixed"]
+        )
     tally: Counter[str] = Counter()
     try:
         notebook = read(data) if is_notebook(path) else None
         decoded = notebook.decoded if notebook else decode(data)
         # Lint again from exactly these bytes: the edits' positions must describe them.
-        fixed, remaining, applied = fix_text(decoded.text, lint, settings, tally=tally,
-                                             apply=notebook.apply if notebook else apply_edits)
+        fixed, remaining, applied = fix_text(
+            decoded.text,
+            lint,
+            settings,
+            tally=tally,
+            apply=notebook.apply if notebook else apply_edits,
+        )
         # a notebook: the cells' JSON edited, every other byte kept
         new_data = notebook.dump(fixed) if notebook else encode_like(decoded, fixed)
     except (ValueError, SourceError, RecursionError) as exc:  # UnicodeEncodeError is a ValueError
@@ -108,11 +130,15 @@ def fix_file(path: Path, display: str, data: bytes, sha: str, findings: list[Fin
     if diff and notebook:
         return FileFix(findings, applied, diff=notebook.diff(fixed, display), rules=tally)
     if diff:
-        return FileFix(findings, applied, diff=unified_diff(decoded.text, fixed, display), rules=tally)
+        return FileFix(
+            findings, applied, diff=unified_diff(decoded.text, fixed, display), rules=tally
+        )
     try:
         write_atomic(path, data, new_data)
     except FileChanged:
-        return FileFix(findings, warnings=[f"{display}: changed on disk while clipguard ran; not fixed"])
+        return FileFix(
+            findings, warnings=[f"{display}: changed on disk while clipguard ran; not fixed"]
+        )
     except OSError as exc:
         return FileFix(findings, warnings=[f"{display}: cannot write: {exc}"])
     return FileFix(remaining, applied, rules=tally)
@@ -128,8 +154,12 @@ def encode_like(decoded: Decoded, text: str) -> bytes:
 
 
 def unified_diff(before: str, after: str, display: str) -> str:
-    lines = difflib.unified_diff(before.splitlines(keepends=True), after.splitlines(keepends=True),
-                                 fromfile=display, tofile=display)
+    lines = difflib.unified_diff(
+        before.splitlines(keepends=True),
+        after.splitlines(keepends=True),
+        fromfile=display,
+        tofile=display,
+    )
     return "".join(lines)
 
 

@@ -8,9 +8,13 @@ from dataclasses import dataclass
 
 from clipguard.diagnostics import Finding
 
-_NOQA = re.compile(r"#\s*noqa(?::[\s]*(?P<codes>[A-Z]+[0-9]+(?:[\s,]+[A-Z]+[0-9]+)*))?", re.IGNORECASE)
-FILE_NOQA = re.compile(rb"^[ \t]*#[ \t]*clipguard:[ \t]*noqa(?::[ \t]*(?P<codes>[A-Z0-9, \t]+))?[ \t]*\r?$",
-                       re.MULTILINE | re.IGNORECASE)
+_NOQA = re.compile(
+    r"#\s*noqa(?::[\s]*(?P<codes>[A-Z]+[0-9]+(?:[\s,]+[A-Z]+[0-9]+)*))?", re.IGNORECASE
+)
+FILE_NOQA = re.compile(
+    rb"^[ \t]*#[ \t]*clipguard:[ \t]*noqa(?::[ \t]*(?P<codes>[A-Z0-9, \t]+))?[ \t]*\r?$",
+    re.MULTILINE | re.IGNORECASE,
+)
 
 
 def file_noqa(data: bytes, lowered: bytes) -> set[str] | None:
@@ -49,8 +53,15 @@ def directives(line: str) -> list[Directive]:
     for match in _NOQA.finditer(line):
         codes = match.group("codes")
         start, end = match.span("codes") if codes else (match.end(), match.end())
-        found.append(Directive(match.start(), match.end(),
-                               tuple(re.split(r"[\s,]+", codes.upper())) if codes else None, start, end))
+        found.append(
+            Directive(
+                match.start(),
+                match.end(),
+                tuple(re.split(r"[\s,]+", codes.upper())) if codes else None,
+                start,
+                end,
+            )
+        )
     return found
 
 

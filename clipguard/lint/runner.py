@@ -17,7 +17,9 @@ from clipguard.rules.cg901_unused_noqa import unused_noqa
 UNREADABLE = ("CG000", "unreadable-source")
 
 
-def check_file(file: SourceFile, rules: Sequence[type[Rule]], *, isolate: bool = False) -> list[Finding]:
+def check_file(
+    file: SourceFile, rules: Sequence[type[Rule]], *, isolate: bool = False
+) -> list[Finding]:
     """Every finding of `rules` in `file`, before `noqa` suppression. With `isolate`, a rule that
     raises is dropped for this file and reported as one CG000 finding; the other rules go on."""
     failures: list[tuple[type[Rule], BaseException, ast.AST | None]] = []
@@ -33,7 +35,7 @@ def check_file(file: SourceFile, rules: Sequence[type[Rule]], *, isolate: bool =
     for instance in instances:
         try:
             instance.run()
-        except Exception as exc:  # noqa: BLE001 - one rule's bug must not hide the rest
+        except Exception as exc:
             if not isolate:
                 raise
             broken.add(id(instance))
@@ -58,9 +60,16 @@ def _internal_error(file: SourceFile, failures: list) -> Finding:
     return unreadable(file.path, message[:300], line, column)
 
 
-def lint_text(text: str, rules: Sequence[type[Rule]], path: str = "<string>",
-              project: Project | None = None, newline: str = "\n", *, isolate: bool = False,
-              display: str | None = None) -> list[Finding]:
+def lint_text(
+    text: str,
+    rules: Sequence[type[Rule]],
+    path: str = "<string>",
+    project: Project | None = None,
+    newline: str = "\n",
+    *,
+    isolate: bool = False,
+    display: str | None = None,
+) -> list[Finding]:
     """Findings for source text, `noqa` applied and sorted; a parse failure is one CG000. With
     `isolate` (the engine), a rule that raises becomes a CG000 finding instead of an exception.
     `path` is the file as the project knows it; findings name it `display` when given."""
@@ -76,14 +85,21 @@ def lint_text(text: str, rules: Sequence[type[Rule]], path: str = "<string>",
     return lint_file(file, rules, display, isolate=isolate)
 
 
-def lint_file(file: SourceFile, rules: Sequence[type[Rule]], display: str | None = None, *,
-              isolate: bool = False) -> list[Finding]:
+def lint_file(
+    file: SourceFile,
+    rules: Sequence[type[Rule]],
+    display: str | None = None,
+    *,
+    isolate: bool = False,
+) -> list[Finding]:
     """`lint_text` for a file already parsed, e.g. the one the project parsed for an importer."""
     with gc_paused():
         found = check_file(file, rules, isolate=isolate)
         findings = [f for f in found if not suppressed(f, file.lines)]
         if any(rule.code == UNUSED_NOQA for rule in rules):  # CG901 asks about what noqa suppressed
-            findings += [f for f in unused_noqa(file, found, rules) if not suppressed(f, file.lines)]
+            findings += [
+                f for f in unused_noqa(file, found, rules) if not suppressed(f, file.lines)
+            ]
     if display is not None and display != file.path:
         findings = [replace(f, path=display) for f in findings]
     return sorted(findings, key=lambda f: f.sort_key)

@@ -15,10 +15,16 @@ def all_rules() -> tuple[type[Rule], ...]:
     for info in pkgutil.iter_modules(__path__):
         module = importlib.import_module(f"{__name__}.{info.name}")
         for value in vars(module).values():
-            if isinstance(value, type) and issubclass(value, Rule) and value.code \
-                    and value.__module__ == module.__name__:
+            if (
+                isinstance(value, type)
+                and issubclass(value, Rule)
+                and value.code
+                and value.__module__ == module.__name__
+            ):
                 if value.code in found:
-                    raise RuntimeError(f"two rules claim {value.code}: {found[value.code]} and {value}")
+                    raise RuntimeError(
+                        f"two rules claim {value.code}: {found[value.code]} and {value}"
+                    )
                 found[value.code] = value
     return tuple(found[code] for code in sorted(found))
 

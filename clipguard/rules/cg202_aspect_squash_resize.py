@@ -15,35 +15,54 @@ class AspectSquashResize(Rule):
     message = "resizing to a fixed square squashes the aspect ratio; CLIP resizes the shorter side, then crops"
     summary = "Resize to a fixed (n, n) instead of shorter side + center crop"
     # resize calls, open_clip's squash mode, a processor's `size={"height": ..., "width": ...}`
-    triggers = (b"esize", b"interpolate", b"squash", b"'height'", b'"height"', b"height=",
-                b"use_square_size")
+    triggers = (
+        b"esize",
+        b"interpolate",
+        b"squash",
+        b"'height'",
+        b'"height"',
+        b"height=",
+        b"use_square_size",
+    )
     valid = (
-        Valid("from transformers import CLIPImageProcessor, CLIPModel\n"
-              "model = CLIPModel.from_pretrained('openai/clip-vit-base-patch32')\n"
-              "processor = CLIPImageProcessor(size={'shortest_edge': 224}, crop_size={'height': 224, 'width': 224})\n"
-              "features = model.get_image_features(**processor(images=image, return_tensors='pt'))\n"),
-        Valid("import clip\nimport torchvision.transforms as T\nmodel, _ = clip.load('ViT-B/32')\n"
-              "tf = T.Compose([T.Resize(224, interpolation=T.InterpolationMode.BICUBIC), T.CenterCrop(224),"
-              " T.ToTensor()])\nfeatures = model.encode_image(tf(img)[None])\n"),
+        Valid(
+            "from transformers import CLIPImageProcessor, CLIPModel\n"
+            "model = CLIPModel.from_pretrained('openai/clip-vit-base-patch32')\n"
+            "processor = CLIPImageProcessor(size={'shortest_edge': 224}, crop_size={'height': 224, 'width': 224})\n"
+            "features = model.get_image_features(**processor(images=image, return_tensors='pt'))\n"
+        ),
+        Valid(
+            "import clip\nimport torchvision.transforms as T\nmodel, _ = clip.load('ViT-B/32')\n"
+            "tf = T.Compose([T.Resize(224, interpolation=T.InterpolationMode.BICUBIC), T.CenterCrop(224),"
+            " T.ToTensor()])\nfeatures = model.encode_image(tf(img)[None])\n"
+        ),
         # SigLIP's reference preprocessing squashes
-        Valid("from transformers import SiglipModel\nimport torchvision.transforms as T\n"
-              "model = SiglipModel.from_pretrained('google/siglip-base-patch16-224')\n"
-              "tf = T.Compose([T.Resize((224, 224), interpolation=T.InterpolationMode.BICUBIC), T.ToTensor()])\n"
-              "features = model.get_image_features(pixel_values=tf(img)[None])\n"),
+        Valid(
+            "from transformers import SiglipModel\nimport torchvision.transforms as T\n"
+            "model = SiglipModel.from_pretrained('google/siglip-base-patch16-224')\n"
+            "tf = T.Compose([T.Resize((224, 224), interpolation=T.InterpolationMode.BICUBIC), T.ToTensor()])\n"
+            "features = model.get_image_features(pixel_values=tf(img)[None])\n"
+        ),
     )
     invalid = (
-        Invalid("import clip\nimport torchvision.transforms as T\nmodel, _ = clip.load('ViT-B/32')\n"
-                "tf = T.Compose([T.Resize((224, 224), interpolation=T.InterpolationMode.BICUBIC), T.ToTensor()])\n"
-                "features = model.encode_image(tf(img)[None])\n"),
-        Invalid("import open_clip\n"
-                "model, _, preprocess = open_clip.create_model_and_transforms(\n"
-                "    'ViT-B-32', pretrained='laion2b_s34b_b79k', image_resize_mode='squash')\n"),
+        Invalid(
+            "import clip\nimport torchvision.transforms as T\nmodel, _ = clip.load('ViT-B/32')\n"
+            "tf = T.Compose([T.Resize((224, 224), interpolation=T.InterpolationMode.BICUBIC), T.ToTensor()])\n"
+            "features = model.encode_image(tf(img)[None])\n"
+        ),
+        Invalid(
+            "import open_clip\n"
+            "model, _, preprocess = open_clip.create_model_and_transforms(\n"
+            "    'ViT-B-32', pretrained='laion2b_s34b_b79k', image_resize_mode='squash')\n"
+        ),
         # a CLIP image processor told to resize to exactly height x width
-        Invalid("from transformers import CLIPImageProcessor, CLIPModel\n"
-                "model = CLIPModel.from_pretrained('openai/clip-vit-base-patch32')\n"
-                "processor = CLIPImageProcessor.from_pretrained('openai/clip-vit-base-patch32',\n"
-                "                                               size={'height': 224, 'width': 224})\n"
-                "features = model.get_image_features(**processor(images=image, return_tensors='pt'))\n"),
+        Invalid(
+            "from transformers import CLIPImageProcessor, CLIPModel\n"
+            "model = CLIPModel.from_pretrained('openai/clip-vit-base-patch32')\n"
+            "processor = CLIPImageProcessor.from_pretrained('openai/clip-vit-base-patch32',\n"
+            "                                               size={'height': 224, 'width': 224})\n"
+            "features = model.get_image_features(**processor(images=image, return_tensors='pt'))\n"
+        ),
     )
 
     def run(self) -> None:
@@ -63,7 +82,13 @@ class AspectSquashResize(Rule):
             if squash:
                 what = api_label(step)
                 if step.squash_mode:
-                    what = ("the image processor's fixed `size`" if step.api == "hf"
-                            else "`image_resize_mode='squash'`")
-                self.report(step.node, f"{what} squashes the image to a square; CLIP resizes the "
-                            "shorter side and center-crops, keeping the aspect ratio")
+                    what = (
+                        "the image processor's fixed `size`"
+                        if step.api == "hf"
+                        else "`image_resize_mode='squash'`"
+                    )
+                self.report(
+                    step.node,
+                    f"{what} squashes the image to a square; CLIP resizes the "
+                    "shorter side and center-crops, keeping the aspect ratio",
+                )

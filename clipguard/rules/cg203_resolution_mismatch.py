@@ -18,33 +18,43 @@ class ResolutionMismatch(Rule):
     fix_applicability = "unsafe"
     triggers = (b"esize", b"Crop", b"crop", b"interpolate")
     valid = (
-        Valid("import clip\nimport torchvision.transforms as T\nmodel, _ = clip.load('ViT-L/14@336px')\n"
-              "tf = T.Compose([T.Resize(336, interpolation=T.InterpolationMode.BICUBIC), T.CenterCrop(336),"
-              " T.ToTensor()])\nfeatures = model.encode_image(tf(img)[None])\n"),
+        Valid(
+            "import clip\nimport torchvision.transforms as T\nmodel, _ = clip.load('ViT-L/14@336px')\n"
+            "tf = T.Compose([T.Resize(336, interpolation=T.InterpolationMode.BICUBIC), T.CenterCrop(336),"
+            " T.ToTensor()])\nfeatures = model.encode_image(tf(img)[None])\n"
+        ),
         # the model name cannot be read: its resolution is unknown
-        Valid("import clip\nimport torchvision.transforms as T\nmodel, _ = clip.load(args.model)\n"
-              "tf = T.Compose([T.Resize(336, interpolation=T.InterpolationMode.BICUBIC), T.CenterCrop(336),"
-              " T.ToTensor()])\nfeatures = model.encode_image(tf(img)[None])\n"),
+        Valid(
+            "import clip\nimport torchvision.transforms as T\nmodel, _ = clip.load(args.model)\n"
+            "tf = T.Compose([T.Resize(336, interpolation=T.InterpolationMode.BICUBIC), T.CenterCrop(336),"
+            " T.ToTensor()])\nfeatures = model.encode_image(tf(img)[None])\n"
+        ),
         # a helper called with several sizes: each call is somebody's choice
-        Valid("import clip\nimport torchvision.transforms as T\nmodel, _ = clip.load('ViT-L/14@336px')\n"
-              "def make(n_px):\n    return T.Compose([T.Resize(n_px, interpolation=T.InterpolationMode.BICUBIC),"
-              " T.CenterCrop(n_px), T.ToTensor()])\n"
-              "small, large = make(224), make(336)\nfeatures = model.encode_image(large(img)[None])\n"),
+        Valid(
+            "import clip\nimport torchvision.transforms as T\nmodel, _ = clip.load('ViT-L/14@336px')\n"
+            "def make(n_px):\n    return T.Compose([T.Resize(n_px, interpolation=T.InterpolationMode.BICUBIC),"
+            " T.CenterCrop(n_px), T.ToTensor()])\n"
+            "small, large = make(224), make(336)\nfeatures = model.encode_image(large(img)[None])\n"
+        ),
     )
     invalid = (
         # openai/CLIP's `_transform` copied into a project and called with the wrong size
-        Invalid("import clip\nimport torchvision.transforms as T\nmodel, _ = clip.load('ViT-L/14@336px')\n"
-                "def _transform(n_px):\n    return T.Compose([T.Resize(n_px, interpolation=T.InterpolationMode.BICUBIC),"
-                " T.CenterCrop(n_px), T.ToTensor()])\n"
-                "preprocess = _transform(224)\nfeatures = model.encode_image(preprocess(img)[None])\n",
-                count=2),
-        Invalid("import clip\nimport torchvision.transforms as T\nmodel, _ = clip.load('ViT-L/14@336px')\n"
-                "tf = T.Compose([T.Resize(224, interpolation=T.InterpolationMode.BICUBIC), T.CenterCrop(224),"
-                " T.ToTensor()])\nfeatures = model.encode_image(tf(img)[None])\n",
-                count=2,
-                fixed="import clip\nimport torchvision.transforms as T\nmodel, _ = clip.load('ViT-L/14@336px')\n"
-                "tf = T.Compose([T.Resize(336, interpolation=T.InterpolationMode.BICUBIC), T.CenterCrop(336),"
-                " T.ToTensor()])\nfeatures = model.encode_image(tf(img)[None])\n"),
+        Invalid(
+            "import clip\nimport torchvision.transforms as T\nmodel, _ = clip.load('ViT-L/14@336px')\n"
+            "def _transform(n_px):\n    return T.Compose([T.Resize(n_px, interpolation=T.InterpolationMode.BICUBIC),"
+            " T.CenterCrop(n_px), T.ToTensor()])\n"
+            "preprocess = _transform(224)\nfeatures = model.encode_image(preprocess(img)[None])\n",
+            count=2,
+        ),
+        Invalid(
+            "import clip\nimport torchvision.transforms as T\nmodel, _ = clip.load('ViT-L/14@336px')\n"
+            "tf = T.Compose([T.Resize(224, interpolation=T.InterpolationMode.BICUBIC), T.CenterCrop(224),"
+            " T.ToTensor()])\nfeatures = model.encode_image(tf(img)[None])\n",
+            count=2,
+            fixed="import clip\nimport torchvision.transforms as T\nmodel, _ = clip.load('ViT-L/14@336px')\n"
+            "tf = T.Compose([T.Resize(336, interpolation=T.InterpolationMode.BICUBIC), T.CenterCrop(336),"
+            " T.ToTensor()])\nfeatures = model.encode_image(tf(img)[None])\n",
+        ),
     )
 
     def run(self) -> None:
@@ -61,14 +71,25 @@ class ResolutionMismatch(Rule):
                 continue
             shown = "x".join(map(str, values))
             edits = self._fix(step.size, n_px)
-            self.report(step.size, f"size {shown} differs from the input resolution of "
-                        f"{target.profile.name} ({n_px})", edits=edits, applicability="unsafe",
-                        fix_title=f"Use {n_px}")
+            self.report(
+                step.size,
+                f"size {shown} differs from the input resolution of {target.profile.name} ({n_px})",
+                edits=edits,
+                applicability="unsafe",
+                fix_title=f"Use {n_px}",
+            )
 
     def _fix(self, size: ast.AST, n_px: int):
-        literals = [size] if isinstance(size, ast.Constant) else \
-            list(size.elts) if isinstance(size, (ast.Tuple, ast.List)) else []
-        if not literals or not all(isinstance(n, ast.Constant) and isinstance(n.value, int) for n in literals):
+        literals = (
+            [size]
+            if isinstance(size, ast.Constant)
+            else list(size.elts)
+            if isinstance(size, (ast.Tuple, ast.List))
+            else []
+        )
+        if not literals or not all(
+            isinstance(n, ast.Constant) and isinstance(n.value, int) for n in literals
+        ):
             return None
         if getattr(size, "lineno", None) is None:
             return None

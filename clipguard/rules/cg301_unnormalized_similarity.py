@@ -5,8 +5,8 @@ from __future__ import annotations
 from clipguard.analysis.features import similarities
 from clipguard.analysis.states import NORM, RAW, Similarity
 from clipguard.analysis.vocab.features import IMPORTED_SOURCE_TRIGGERS, SOURCE_TRIGGERS
-from clipguard.rules.fixes import normalize_edits
 from clipguard.rule import Invalid, Rule, Valid
+from clipguard.rules.fixes import normalize_edits
 
 _TEXT_LIMIT = 40
 
@@ -185,11 +185,17 @@ index.add(feats)
     def run(self) -> None:
         for similarity in similarities(self.file):
             raw = [o for o in similarity.operands if o.state.kind == RAW]
-            if not raw or any(o.state.kind == NORM and not o.state.source for o in similarity.operands):
+            if not raw or any(
+                o.state.kind == NORM and not o.state.source for o in similarity.operands
+            ):
                 continue  # the normalized side may not be CLIP features (a cosine classifier head)
             edits = normalize_edits(self.file, raw)
-            self.report(similarity.node, self._message(similarity, raw), edits=edits,
-                        fix_title="L2-normalize the features")
+            self.report(
+                similarity.node,
+                self._message(similarity, raw),
+                edits=edits,
+                fix_title="L2-normalize the features",
+            )
 
     def _message(self, event: Similarity, raw: list) -> str:
         shown = [o.target or o.node for o in raw if o.node is not None]

@@ -64,5 +64,10 @@ fused = (weights[:, None] * local_feats).sum(0)
     def run(self) -> None:
         for softmax in softmaxes(self.file):
             over = softmax.over
-            if over is not None and over.kind == COS and not over.scaled and not softmax.ranking_only():
+            if (
+                over is not None
+                and over.kind == COS
+                and not over.scaled
+                and not softmax.ranking_only()
+            ):
                 self.report(softmax.node)

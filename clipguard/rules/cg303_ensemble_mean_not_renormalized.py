@@ -6,8 +6,8 @@ from clipguard.analysis.features import returns, similarities
 from clipguard.analysis.resolve import callers
 from clipguard.analysis.states import MEAN, RAW, Operand
 from clipguard.analysis.vocab.features import IMPORTED_SOURCE_TRIGGERS, SOURCE_TRIGGERS
-from clipguard.rules.fixes import normalize_edits
 from clipguard.rule import Invalid, Rule
+from clipguard.rules.fixes import normalize_edits
 
 _CLASSIFIER = """\
 import torch
@@ -92,6 +92,10 @@ print(query @ prototype)
             here = state.origin is not None and state.path == self.file.path
             node = state.origin if here else escaped.node
             operand = Operand(escaped.node, state, state.origin if here else None, state.backend)
-            self.report(node, "a mean of normalized embeddings is returned without normalizing "
-                        "again: it is shorter than unit length, so its dot products are not cosines",
-                        edits=normalize_edits(self.file, [operand]), fix_title="L2-normalize the mean")
+            self.report(
+                node,
+                "a mean of normalized embeddings is returned without normalizing "
+                "again: it is shorter than unit length, so its dot products are not cosines",
+                edits=normalize_edits(self.file, [operand]),
+                fix_title="L2-normalize the mean",
+            )

@@ -37,22 +37,37 @@ def constant_edits(file, flow, node: ast.AST, values: list, role: str) -> list[E
     return [file.replace(literal, replacement)]
 
 
-def pair_edits(file, flow, step, means: list, stds: list, roles=("mean", "std"),
-               only: tuple[bool, bool] = (True, True)) -> list[Edit] | None:
+def pair_edits(
+    file,
+    flow,
+    step,
+    means: list,
+    stds: list,
+    roles=("mean", "std"),
+    only: tuple[bool, bool] = (True, True),
+) -> list[Edit] | None:
     """Edits for a mean/std pair (`only` picks which of the two to change); None if unfixable."""
     named = [v[0].named if len(v) == 1 and v[0] is not None else None for v in (means, stds)]
     nodes = (step.mean, step.std)
     if all(only) and all(named) and named[0].rpartition(".")[0] == named[1].rpartition(".")[0]:
         module = named[0].rpartition(".")[0]
         names = [CLIP_NAME.get(n.rpartition(".")[2]) for n in named]
-        if None in names or not all(isinstance(n, ast.Name) for n in nodes) or any(
-                file.imports.bindings.get(n) not in (None, f"{module}.{n}") for n in names):
+        if (
+            None in names
+            or not all(isinstance(n, ast.Name) for n in nodes)
+            or any(file.imports.bindings.get(n) not in (None, f"{module}.{n}") for n in names)
+        ):
             return None
         edits = [file.replace(node, name) for node, name in zip(nodes, names)]
         missing = [n for n in names if n not in file.imports.bindings]
         if missing:
-            edits.append(file.add_import(f"from {module} import {', '.join(missing)}", missing[0],
-                                         f"{module}.{missing[0]}"))
+            edits.append(
+                file.add_import(
+                    f"from {module} import {', '.join(missing)}",
+                    missing[0],
+                    f"{module}.{missing[0]}",
+                )
+            )
         return edits
     edits: list[Edit] = []
     for node, values, role, wanted in zip(nodes, (means, stds), roles, only):
@@ -104,8 +119,11 @@ def _within(inner: ast.AST, outer: ast.AST) -> bool:
 def _single_use(file, flow, literal: ast.AST) -> bool:
     """A literal bound to a name that is read exactly once in the file (safe to change there)."""
     statement = flow.statement(literal)
-    if not isinstance(statement, ast.Assign) or len(statement.targets) != 1 \
-            or not isinstance(statement.targets[0], ast.Name):
+    if (
+        not isinstance(statement, ast.Assign)
+        or len(statement.targets) != 1
+        or not isinstance(statement.targets[0], ast.Name)
+    ):
         return False
     name = statement.targets[0].id
     return file.memo("clipguard.fixes.loads", _load_counts).get(name, 0) == 1
@@ -125,11 +143,17 @@ def keyword_edit(file, call: ast.Call, name: str, value: str) -> Edit:
 def bicubic_mode(file) -> tuple[str, Edit | None]:
     """An expression for torchvision's BICUBIC mode, and the import it needs (if any)."""
     for local, qualified in file.imports.bindings.items():
-        if qualified in (TORCHVISION_MODE, "torchvision.transforms.v2.InterpolationMode",
-                         "torchvision.transforms.functional.InterpolationMode"):
+        if qualified in (
+            TORCHVISION_MODE,
+            "torchvision.transforms.v2.InterpolationMode",
+            "torchvision.transforms.functional.InterpolationMode",
+        ):
             return f"{local}.BICUBIC", None
-    edit = file.add_import("from torchvision.transforms import InterpolationMode",
-                           "InterpolationMode", TORCHVISION_MODE)
+    edit = file.add_import(
+        "from torchvision.transforms import InterpolationMode",
+        "InterpolationMode",
+        TORCHVISION_MODE,
+    )
     return "InterpolationMode.BICUBIC", edit
 
 

@@ -13,9 +13,11 @@ SOURCE_TRIGGERS = (*(m.encode() for m in SOURCE_METHODS), b"image_embeds", b"tex
 EMBED_ATTRS = ("image_embeds", "text_embeds")
 # The same sources written as code, for the modules a file imports: a method call or an output's
 # attribute or key (documentation that only names them is imported everywhere).
-IMPORTED_SOURCE_TRIGGERS = (*(b"." + m.encode() for m in SOURCE_METHODS),
-                            *(b"." + a.encode() for a in EMBED_ATTRS),
-                            *(q + a.encode() + q for a in EMBED_ATTRS for q in (b'"', b"'")))
+IMPORTED_SOURCE_TRIGGERS = (
+    *(b"." + m.encode() for m in SOURCE_METHODS),
+    *(b"." + a.encode() for a in EMBED_ATTRS),
+    *(q + a.encode() + q for a in EMBED_ATTRS for q in (b'"', b"'")),
+)
 # Methods that return the same vectors (other device, dtype, layout or container).
 VECTOR_KEEPERS = frozenset(
     {

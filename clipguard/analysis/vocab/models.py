@@ -15,27 +15,42 @@ OPEN_CLIP_BUILDERS = ("create_model_and_transforms", "create_model", "create_mod
 # (diffusers' ConsisID repackaging, `consisid_eva_clip`, is left out: see docs/decisions.md).
 OPEN_CLIP_ROOTS = ("open_clip", "open_clip_torch", "eva_clip")
 # transformers classes of the CLIP family that take images (text-only classes build no image model)
-HF_CLIP_MODELS = re.compile(r"^(CLIP|Siglip2?|AltCLIP|ChineseCLIP|MetaClip2?)(Model|VisionModel\w*)$")
-HF_CLIP_PROCESSORS = re.compile(r"^(CLIP|Siglip2?|AltCLIP|ChineseCLIP)(Processor|ImageProcessor\w*|FeatureExtractor)$")
+HF_CLIP_MODELS = re.compile(
+    r"^(CLIP|Siglip2?|AltCLIP|ChineseCLIP|MetaClip2?)(Model|VisionModel\w*)$"
+)
+HF_CLIP_PROCESSORS = re.compile(
+    r"^(CLIP|Siglip2?|AltCLIP|ChineseCLIP)(Processor|ImageProcessor\w*|FeatureExtractor)$"
+)
 HF_AUTO_MODELS = re.compile(r"^(AutoModel\w*|TFAutoModel\w*)$")
 HF_AUTO_PROCESSORS = re.compile(r"^(AutoProcessor|AutoImageProcessor|AutoFeatureExtractor)$")
-HF_NOT_IMAGE = re.compile(r"(Tokenizer|Config|TextModel\w*|ForCausalLM|ForMaskedLM|ForSequenceClassification)$")
+HF_NOT_IMAGE = re.compile(
+    r"(Tokenizer|Config|TextModel\w*|ForCausalLM|ForMaskedLM|ForSequenceClassification)$"
+)
 CLIP_WORD = re.compile(r"clip|siglip", re.IGNORECASE)
-OPENAI_CHECKPOINT = re.compile(r"(^|[/\\])(RN50|RN101|RN50x4|RN50x16|RN50x64|ViT-B-32|ViT-B-16|ViT-L-14(-336px)?)"
-                               r"\.pt$")
+OPENAI_CHECKPOINT = re.compile(
+    r"(^|[/\\])(RN50|RN101|RN50x4|RN50x16|RN50x64|ViT-B-32|ViT-B-16|ViT-L-14(-336px)?)"
+    r"\.pt$"
+)
 
 # Methods that take images and give image features, and the towers that do.
 IMAGE_ENCODER_METHODS = ("encode_image", "get_image_features")
 TOWERS = ("visual", "vision_model", "vision_tower", "image_encoder")
 # Methods that return the model itself (moved, cast, switched to eval).
-MODEL_KEEPERS = frozenset({"to", "eval", "cuda", "cpu", "half", "float", "train", "requires_grad_",
-                           "double", "bfloat16"})
+MODEL_KEEPERS = frozenset(
+    {"to", "eval", "cuda", "cpu", "half", "float", "train", "requires_grad_", "double", "bfloat16"}
+)
 # Names of variables and attributes that hold an image model of some kind.
-MODEL_LIKE = re.compile(r"(^|_)(model|net|backbone|encoder|classifier|cnn|resnet\d*|vit|dino\w*)s?\d*$"
-                        r"|^(resnet|vgg|efficientnet|convnext|densenet|inception|mobilenet)", re.IGNORECASE)
+MODEL_LIKE = re.compile(
+    r"(^|_)(model|net|backbone|encoder|classifier|cnn|resnet\d*|vit|dino\w*)s?\d*$"
+    r"|^(resnet|vgg|efficientnet|convnext|densenet|inception|mobilenet)",
+    re.IGNORECASE,
+)
 # A checkpoint file whose name says it holds CLIP weights (`ViT16_clip_backbone.pth`).
-CLIP_CHECKPOINT = re.compile(r"clip[^/\\]*\.(pth|pt|bin|ckpt|safetensors)$|"
-                             r"(^|[/\\])[^/\\]*clip[^/\\]*[/\\]", re.IGNORECASE)
+CLIP_CHECKPOINT = re.compile(
+    r"clip[^/\\]*\.(pth|pt|bin|ckpt|safetensors)$|"
+    r"(^|[/\\])[^/\\]*clip[^/\\]*[/\\]",
+    re.IGNORECASE,
+)
 
 # Code that builds or calls a CLIP-family model, read from a module's bytes before parsing it:
 # encoder calls, the factories, and checkpoint names handed to `from_pretrained`, timm or a config.
@@ -45,7 +60,8 @@ CLIP_CODE = re.compile(
     rb"(?:CLIP|Siglip2?|AltCLIP|ChineseCLIP)\w*\.from_pretrained\(|"
     rb"(?:from_pretrained|create_model)\(\s*[\"'][^\"'\n]*(?:clip|siglip)|"
     rb"(?<!\w)(?:type|pretrained|checkpoint)\s*=\s*[\"'][^\"'\n]*clip",
-    re.IGNORECASE)
+    re.IGNORECASE,
+)
 
 
 # A class calling its own encoder method is that class, not a user of a CLIP model; so is a
@@ -55,8 +71,16 @@ OWN_METHOD = (b"self", b"super()", b"cls")
 
 # Every alternative of CLIP_CODE holds one of these (lower-cased): only lines near them are searched.
 WINDOW = 400
-CLIP_CODE_ANCHORS = (b"clip", b"siglip", b"encode_image(", b"encode_text(", b"get_image_features(",
-                     b"get_text_features(", b"create_model_and_transforms(", b"create_model_from_pretrained(")
+CLIP_CODE_ANCHORS = (
+    b"clip",
+    b"siglip",
+    b"encode_image(",
+    b"encode_text(",
+    b"get_image_features(",
+    b"get_text_features(",
+    b"create_model_and_transforms(",
+    b"create_model_from_pretrained(",
+)
 
 
 def holds_clip_code(data: bytes, lowered: bytes | None = None) -> bool:
@@ -93,7 +117,9 @@ def _code_matches(data: bytes, start: int, end: int) -> Iterator[int]:
         before = data[line : match.start()]
         if before.lstrip().startswith((b">>>", b"...", b"#")) or _in_docstring(data, line):
             continue
-        if match.group().startswith(b".") and (before.endswith(OWN_METHOD) or _defines(data, match.group())):
+        if match.group().startswith(b".") and (
+            before.endswith(OWN_METHOD) or _defines(data, match.group())
+        ):
             continue
         yield match.start()
 

@@ -15,18 +15,27 @@ Triple = tuple[float, float, float]
 # (installed timm, transformers 5.x, open_clip 3.3.0).
 LIBRARIES = ("timm", "transformers", "open_clip", "open_clip_train")
 NAMED: dict[str, Triple] = {
-    "IMAGENET_DEFAULT_MEAN": IMAGENET_MEAN, "IMAGENET_DEFAULT_STD": IMAGENET_STD,
-    "IMAGENET_MEAN": IMAGENET_MEAN, "IMAGENET_STD": IMAGENET_STD,
-    "IMAGENET_STANDARD_MEAN": HALF, "IMAGENET_STANDARD_STD": HALF,
-    "IMAGENET_INCEPTION_MEAN": HALF, "IMAGENET_INCEPTION_STD": HALF,
-    "INCEPTION_MEAN": HALF, "INCEPTION_STD": HALF,
-    "OPENAI_CLIP_MEAN": CLIP_MEAN, "OPENAI_CLIP_STD": CLIP_STD,
-    "OPENAI_DATASET_MEAN": CLIP_MEAN, "OPENAI_DATASET_STD": CLIP_STD,
+    "IMAGENET_DEFAULT_MEAN": IMAGENET_MEAN,
+    "IMAGENET_DEFAULT_STD": IMAGENET_STD,
+    "IMAGENET_MEAN": IMAGENET_MEAN,
+    "IMAGENET_STD": IMAGENET_STD,
+    "IMAGENET_STANDARD_MEAN": HALF,
+    "IMAGENET_STANDARD_STD": HALF,
+    "IMAGENET_INCEPTION_MEAN": HALF,
+    "IMAGENET_INCEPTION_STD": HALF,
+    "INCEPTION_MEAN": HALF,
+    "INCEPTION_STD": HALF,
+    "OPENAI_CLIP_MEAN": CLIP_MEAN,
+    "OPENAI_CLIP_STD": CLIP_STD,
+    "OPENAI_DATASET_MEAN": CLIP_MEAN,
+    "OPENAI_DATASET_STD": CLIP_STD,
 }
 # The CLIP counterpart of each library's ImageNet name, for fixes that keep the named style.
 CLIP_NAME = {
-    "IMAGENET_DEFAULT_MEAN": "OPENAI_CLIP_MEAN", "IMAGENET_DEFAULT_STD": "OPENAI_CLIP_STD",
-    "IMAGENET_MEAN": "OPENAI_DATASET_MEAN", "IMAGENET_STD": "OPENAI_DATASET_STD",
+    "IMAGENET_DEFAULT_MEAN": "OPENAI_CLIP_MEAN",
+    "IMAGENET_DEFAULT_STD": "OPENAI_CLIP_STD",
+    "IMAGENET_MEAN": "OPENAI_DATASET_MEAN",
+    "IMAGENET_STD": "OPENAI_DATASET_STD",
 }
 
 # Tolerances from the checker's equivalence (docs/design.md): one 8-bit step in normalized units.
@@ -39,7 +48,33 @@ EXACT = 1e-3  # "this is that library constant", allowing rounding to 3 decimals
 NEAR_MEAN = 0.015
 NEAR_STD_RELATIVE = 0.05
 # Calls that wrap a constant's values, and methods that keep them (a reshape, a device move).
-VALUE_WRAPPERS = {"array", "asarray", "tensor", "as_tensor", "Tensor", "FloatTensor", "list",
-                  "tuple", "float32", "float64", "from_numpy"}
-VALUE_KEEPERS = {"view", "reshape", "to", "cuda", "float", "double", "unsqueeze", "tolist",
-                 "astype", "type", "cpu", "numpy", "expand", "view_as", "T"}
+VALUE_WRAPPERS = {
+    "array",
+    "asarray",
+    "tensor",
+    "as_tensor",
+    "Tensor",
+    "FloatTensor",
+    "list",
+    "tuple",
+    "float32",
+    "float64",
+    "from_numpy",
+}
+VALUE_KEEPERS = {
+    "view",
+    "reshape",
+    "to",
+    "cuda",
+    "float",
+    "double",
+    "unsqueeze",
+    "tolist",
+    "astype",
+    "type",
+    "cpu",
+    "numpy",
+    "expand",
+    "view_as",
+    "T",
+}

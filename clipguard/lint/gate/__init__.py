@@ -22,7 +22,9 @@ DEPTH = 3  # import edges the analysis follows from CLIP code (tracing.IMPORTER_
 __all__ = ["DEPTH", "Scan", "scan_bytes", "scan_file", "select_rules"]
 
 
-def select_rules(scans: dict[Path, Scan], project: Project, rules: tuple[type[Rule], ...]) -> dict[Path, tuple[str, ...]]:
+def select_rules(
+    scans: dict[Path, Scan], project: Project, rules: tuple[type[Rule], ...]
+) -> dict[Path, tuple[str, ...]]:
     """Which rules to run on which file, from bytes alone.
 
     A file is in CLIP context if it mentions CLIP, if a module that does imports it (docs/design.md: a
@@ -41,8 +43,12 @@ def select_rules(scans: dict[Path, Scan], project: Project, rules: tuple[type[Ru
     def own_codes(scan: Scan) -> list[str]:
         if scan.codes is None:
             data = scan.bytes()
-            scan.codes = [code for words, codes in by_triggers.items()
-                          if not words or any(word in data for word in words) for code in codes]
+            scan.codes = [
+                code
+                for words, codes in by_triggers.items()
+                if not words or any(word in data for word in words)
+                for code in codes
+            ]
         return scan.codes
 
     carriers: dict[tuple[Path, str], set[bytes] | None] = {}
@@ -56,13 +62,16 @@ def select_rules(scans: dict[Path, Scan], project: Project, rules: tuple[type[Ru
                 continue
             key = (dep, rule.code)
             if key not in carriers:
-                carriers[key] = trigger_carriers(scans[dep].bytes(), rule.imported_triggers,
-                                                           bound_names)
+                carriers[key] = trigger_carriers(
+                    scans[dep].bytes(), rule.imported_triggers, bound_names
+                )
             if names_any(carriers[key], data):
                 codes.add(rule.code)
         return codes
 
-    by_triggers: dict[tuple[bytes, ...], list[str]] = {}  # rules sharing their triggers test them once
+    by_triggers: dict[
+        tuple[bytes, ...], list[str]
+    ] = {}  # rules sharing their triggers test them once
     for rule in rules:
         by_triggers.setdefault(rule.triggers, []).append(rule.code)
     imported = [r for r in rules if r.imported_triggers]
@@ -108,7 +117,9 @@ def _users(sources: list[Path], project: Project, scans: dict[Path, Scan]) -> se
                 if _star_imports(data, path):
                     carried[importer] = names
                 elif names_any(names, data):
-                    carried[importer] = ANY if names is ANY else trigger_carriers(data, tuple(names), bound_names)
+                    carried[importer] = (
+                        ANY if names is ANY else trigger_carriers(data, tuple(names), bound_names)
+                    )
                 else:
                     continue
                 reached.append(importer)
@@ -118,8 +129,15 @@ def _users(sources: list[Path], project: Project, scans: dict[Path, Scan]) -> se
 
 def _star_imports(data: bytes, target: Path) -> bool:
     """Whether `from <...target> import *` is in `data`."""
-    module = re.escape(target.stem.encode() if target.name != "__init__.py" else target.parent.name.encode())
-    return re.search(rb"^[ \t]*from[ \t]+[\w.]*?\b" + module + rb"[ \t]+import[ \t]+\*", data, re.MULTILINE) is not None
+    module = re.escape(
+        target.stem.encode() if target.name != "__init__.py" else target.parent.name.encode()
+    )
+    return (
+        re.search(
+            rb"^[ \t]*from[ \t]+[\w.]*?\b" + module + rb"[ \t]+import[ \t]+\*", data, re.MULTILINE
+        )
+        is not None
+    )
 
 
 def _preparing(users: set[Path], imports, scans: dict[Path, Scan]) -> set[Path]:

@@ -11,19 +11,25 @@ import bisect
 import re
 from collections.abc import Iterable
 
-
 _HEAD = re.compile(rb"^[A-Za-z_@([]", re.MULTILINE)  # the first line of a top-level statement
 _DEFINITION = re.compile(rb"^(?:async[ \t]+)?(?:def|class)[ \t]+(\w+)", re.MULTILINE)
 _COMPOUND = re.compile(rb"(?:if|elif|else|try|except|finally|with|for|while|async)\b")
 _ASSIGNED = re.compile(rb"[ \t]*([\w.\[\], \t]+?)[ \t]*(?::[^=\n]*)?(?<![=!<>])=(?!=)")
-_INNER = re.compile(rb"^[ \t]+(?:(?:async[ \t]+)?(?:def|class)[ \t]+(\w+)|(\w+)[ \t]*(?::[^=\n]*)?=(?!=)|"
-                    rb"(?=from[ \t]|import[ \t]))", re.MULTILINE)
+_INNER = re.compile(
+    rb"^[ \t]+(?:(?:async[ \t]+)?(?:def|class)[ \t]+(\w+)|(\w+)[ \t]*(?::[^=\n]*)?=(?!=)|"
+    rb"(?=from[ \t]|import[ \t]))",
+    re.MULTILINE,
+)
 _IDENTIFIER = re.compile(rb"[A-Za-z_]\w*")
 ANY = None
 
 
-def trigger_carriers(data: bytes, triggers: tuple[bytes | re.Pattern[bytes], ...], bound_names,
-                     positions: Iterable[int] = ()) -> set[bytes] | None:
+def trigger_carriers(
+    data: bytes,
+    triggers: tuple[bytes | re.Pattern[bytes], ...],
+    bound_names,
+    positions: Iterable[int] = (),
+) -> set[bytes] | None:
     """The top-level names of a module through which an importer can reach one of `triggers`:
     names bound by a statement holding a trigger, or holding such a name. `bound_names(data, at)`
     reads the names an import statement at `at` binds. ANY (None) when a statement holding one
@@ -43,12 +49,16 @@ def trigger_carriers(data: bytes, triggers: tuple[bytes | re.Pattern[bytes], ...
             names = _unit_names(data, *units[index], bound_names, held)
             if names is ANY or b"*" in names:
                 return ANY
-            fresh |= {name for name in names if not name.startswith(b"__")} - carriers  # not `__all__`
+            fresh |= {
+                name for name in names if not name.startswith(b"__")
+            } - carriers  # not `__all__`
         reached |= pending.keys()
         carriers |= fresh
         if not fresh:
             break
-        mentions = re.compile(b"|".join(re.escape(name) for name in sorted(fresh, key=len, reverse=True)))
+        mentions = re.compile(
+            b"|".join(re.escape(name) for name in sorted(fresh, key=len, reverse=True))
+        )
         pending = _by_unit(starts, [m.start() for m in mentions.finditer(data)], reached)
     return carriers
 
@@ -74,7 +84,7 @@ def _units(data: bytes) -> list[tuple[int, int]]:
     units, decorated = [], None
     for index, start in enumerate(heads):
         end = heads[index + 1] if index + 1 < len(heads) else len(data)
-        if data[start:start + 1] == b"@":
+        if data[start : start + 1] == b"@":
             decorated = start if decorated is None else decorated
             continue
         units.append((start if decorated is None else decorated, end))
@@ -84,8 +94,10 @@ def _units(data: bytes) -> list[tuple[int, int]]:
     return units
 
 
-def _unit_names(data: bytes, start: int, end: int, bound_names, held: list[int]) -> set[bytes] | None:
-    if data[start:start + 1] == b"@":  # decorators: the definition below them
+def _unit_names(
+    data: bytes, start: int, end: int, bound_names, held: list[int]
+) -> set[bytes] | None:
+    if data[start : start + 1] == b"@":  # decorators: the definition below them
         definition = _DEFINITION.search(data, start, end)
         return {definition.group(1)} if definition is not None else ANY
     definition = _DEFINITION.match(data, start)
@@ -97,7 +109,7 @@ def _unit_names(data: bytes, start: int, end: int, bound_names, held: list[int])
     if _COMPOUND.match(data, start):  # `if TYPE_CHECKING:`, `try:`: what the block binds
         names: set[bytes] = set()
         for inner in _INNER.finditer(data, start, end):
-            before = data[max(0, inner.start() - 200):inner.start()].rstrip()[-1:]
+            before = data[max(0, inner.start() - 200) : inner.start()].rstrip()[-1:]
             if before and before in b"(,[{\\":
                 continue  # a keyword argument on a continuation line
             name = inner.group(1) or inner.group(2)

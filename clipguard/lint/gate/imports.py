@@ -17,7 +17,9 @@ _IMPORT = re.compile(
 
 # mmcv/mmengine config inheritance: `_base_ = ['../_base_/datasets/voc.py', ...]` pulls those
 # files' names into this config, exactly like an import.
-_BASE = re.compile(rb"^_base_[ \t]*=[ \t]*(\[[^\]]*\]|\([^)]*\)|'[^'\n]*'|\"[^\"\n]*\")", re.MULTILINE)
+_BASE = re.compile(
+    rb"^_base_[ \t]*=[ \t]*(\[[^\]]*\]|\([^)]*\)|'[^'\n]*'|\"[^\"\n]*\")", re.MULTILINE
+)
 _QUOTED = re.compile(rb"'([^'\n]+\.py)'|\"([^\"\n]+\.py)\"")
 
 
@@ -26,7 +28,9 @@ def config_bases(data: bytes) -> list[str]:
     found = []
     for match in _BASE.finditer(data):
         for quoted in _QUOTED.finditer(match.group(1)):
-            path = (quoted.group(1) or quoted.group(2)).decode("utf-8", "replace").replace("\\", "/")
+            path = (
+                (quoted.group(1) or quoted.group(2)).decode("utf-8", "replace").replace("\\", "/")
+            )
             parts = [p for p in path[:-3].split("/") if p not in ("", ".")]
             level = 1
             while parts and parts[0] == "..":
@@ -86,12 +90,15 @@ def bound_names(data: bytes, start: int, at=None) -> set[bytes] | None:
     match = _IMPORT.match(data, start)
     if match is None:
         return None
-    if data[match.end():match.end() + 1] == b"*":
+    if data[match.end() : match.end() + 1] == b"*":
         return {b"*"}
     _, grouped, _, plain = match.groups()
     group = 4 if plain is not None else 2 if grouped is not None else 3
     offset = match.start(group)
-    clauses = [(offset + c.start(), offset + c.end(), c.group()) for c in _CLAUSE.finditer(match.group(group))]
+    clauses = [
+        (offset + c.start(), offset + c.end(), c.group())
+        for c in _CLAUSE.finditer(match.group(group))
+    ]
     if at is not None and all(p >= offset for p in at):
         clauses = [c for c in clauses if any(c[0] <= p < c[1] for p in at)]
     names = (re.sub(rb"#[^\n]*", b"", text) for _, _, text in clauses)
@@ -104,5 +111,3 @@ def _bound(clause: bytes, first_only: bool = False) -> bytes:
     if len(words) >= 3 and words[-2] == b"as":
         return words[-1]
     return words[0].split(b".")[0] if first_only else words[0]
-
-

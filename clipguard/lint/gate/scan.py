@@ -71,7 +71,11 @@ def scan_file(file: SourcePath, cache: Cache | None) -> Scan:
     entry = cache.get(key) if cache is not None else None
     if not well_formed(entry):
         entry = None
-    if entry is not None and entry.get("mtime") == stat.st_mtime_ns and entry.get("size") == stat.st_size:
+    if (
+        entry is not None
+        and entry.get("mtime") == stat.st_mtime_ns
+        and entry.get("size") == stat.st_size
+    ):
         restore(scan, entry)
         return scan
     try:
@@ -126,12 +130,25 @@ _ENTRY_KEYS = {"sha": str, "mentions_clip": bool}
 
 def well_formed(entry) -> bool:
     """A cache entry this version can use (a damaged cache file only costs speed)."""
-    return isinstance(entry, dict) and all(isinstance(entry.get(k), t) for k, t in _ENTRY_KEYS.items()) \
-        and all(entry.get(k) is None or isinstance(entry.get(k), list) for k in ("noqa", "imports", "codes"))
+    return (
+        isinstance(entry, dict)
+        and all(isinstance(entry.get(k), t) for k, t in _ENTRY_KEYS.items())
+        and all(
+            entry.get(k) is None or isinstance(entry.get(k), list)
+            for k in ("noqa", "imports", "codes")
+        )
+    )
 
 
 def _entry(scan: Scan) -> dict:
-    return {"mtime": scan.mtime, "size": scan.size, "sha": scan.sha, "mentions_clip": scan.mentions_clip,
-            "builds_clip": scan.builds_clip, "imports": scan.imports, "codes": scan.codes, "noqa": scan.noqa, "binary": scan.binary}
-
-
+    return {
+        "mtime": scan.mtime,
+        "size": scan.size,
+        "sha": scan.sha,
+        "mentions_clip": scan.mentions_clip,
+        "builds_clip": scan.builds_clip,
+        "imports": scan.imports,
+        "codes": scan.codes,
+        "noqa": scan.noqa,
+        "binary": scan.binary,
+    }

@@ -20,10 +20,13 @@ def render(report: Report, settings: Settings) -> str:
     lines = []
     for f in report.findings:
         span = (1, 1, 1, 1) if f.cell is not None else (f.line, f.column, f.end_line, f.end_column)
-        props = ",".join([
-            f"title={_property(f'clipguard ({f.rule})')}", f"file={_property(f.path)}",
-            *(f"{key}={n}" for key, n in zip(("line", "col", "endLine", "endColumn"), span)),
-        ])
+        props = ",".join(
+            [
+                f"title={_property(f'clipguard ({f.rule})')}",
+                f"file={_property(f.path)}",
+                *(f"{key}={n}" for key, n in zip(("line", "col", "endLine", "endColumn"), span)),
+            ]
+        )
         where = f"cell {f.cell}:{f.line}:{f.column}: " if f.cell is not None else ""
         lines.append(f"::error {props}::{_data(f'{where}{f.rule} {f.message}')}")
     return "\n".join(lines) + ("\n" if lines else "")

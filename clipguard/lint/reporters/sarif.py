@@ -79,29 +79,43 @@ def render(report: Report, settings: Settings) -> str:
         lines, notebook = _source(f.path, sources)
         if notebook is not None:
             f = notebook.in_text(f)
-        results.append({
-            "ruleId": f.rule,
-            "ruleIndex": index.get(f.rule, 0),
-            "level": "error",
-            "message": {"text": f.message},
-            "locations": [{"physicalLocation": {
-                "artifactLocation": _artifact(f.path),
-                "region": {"startLine": f.line, "startColumn": f.column,
-                           "endLine": f.end_line, "endColumn": f.end_column},
-            }}],
-            "partialFingerprints": {"primaryLocationLineHash": _fingerprint(f, lines)},
-        })
+        results.append(
+            {
+                "ruleId": f.rule,
+                "ruleIndex": index.get(f.rule, 0),
+                "level": "error",
+                "message": {"text": f.message},
+                "locations": [
+                    {
+                        "physicalLocation": {
+                            "artifactLocation": _artifact(f.path),
+                            "region": {
+                                "startLine": f.line,
+                                "startColumn": f.column,
+                                "endLine": f.end_line,
+                                "endColumn": f.end_column,
+                            },
+                        }
+                    }
+                ],
+                "partialFingerprints": {"primaryLocationLineHash": _fingerprint(f, lines)},
+            }
+        )
     sarif = {
         "$schema": SCHEMA,
         "version": "2.1.0",
-        "runs": [{
-            "tool": {"driver": {
-                "name": "clipguard",
-                "version": __version__,
-                "informationUri": "https://github.com/clipguard/clipguard",
-                "rules": [_rule_descriptor(rule) for rule in rules],
-            }},
-            "results": results,
-        }],
+        "runs": [
+            {
+                "tool": {
+                    "driver": {
+                        "name": "clipguard",
+                        "version": __version__,
+                        "informationUri": "https://github.com/clipguard/clipguard",
+                        "rules": [_rule_descriptor(rule) for rule in rules],
+                    }
+                },
+                "results": results,
+            }
+        ],
     }
     return json.dumps(sarif, indent=2) + "\n"
