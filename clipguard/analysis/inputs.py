@@ -6,6 +6,7 @@ from __future__ import annotations
 import ast
 
 from clipguard.analysis.flow import flow_of
+from clipguard.analysis.nodes import callee_name
 from clipguard.analysis.source import SourceFile
 from clipguard.analysis.steps import Step, is_square, steps_by_node
 from clipguard.analysis.tracing import upstream
@@ -38,7 +39,7 @@ def low_passed(file: SourceFile, step: Step) -> bool:
     if step.data is None:
         return False
     return any(
-        isinstance(node, ast.Call) and _name(node.func) in LOW_PASS
+        isinstance(node, ast.Call) and callee_name(node.func) in LOW_PASS
         for _, node in upstream(file, step.data)[1:]
     )
 
@@ -46,10 +47,10 @@ def low_passed(file: SourceFile, step: Step) -> bool:
 def _square(file: SourceFile, node: ast.AST) -> bool:
     if isinstance(node, ast.Subscript):
         return _square_slices(node.slice)
-    if isinstance(node, ast.Call) and _name(node.func) in CROPS:
+    if isinstance(node, ast.Call) and callee_name(node.func) in CROPS:
         sizes = [k.value for k in node.keywords if k.arg in ("size", "output_size", "crop_size")]
         # a transform class takes the size first (`RandomCrop(512)`), a function after the image
-        position = 0 if _name(node.func)[:1].isupper() else 1
+        position = 0 if callee_name(node.func)[:1].isupper() else 1
         size = sizes[0] if sizes else node.args[position] if len(node.args) > position else None
         return size is not None and (_single(size) or is_square(flow_of(file), size))
     if isinstance(node, ast.Call):
@@ -87,13 +88,3 @@ def _span(part: ast.Slice) -> str | None:
     ):
         return ast.dump(upper.right)
     return None
-
-
-def _name(func: ast.AST) -> str:
-    return (
-        func.attr
-        if isinstance(func, ast.Attribute)
-        else func.id
-        if isinstance(func, ast.Name)
-        else ""
-    )

@@ -57,3 +57,10 @@ def is_number(node: ast.AST) -> bool:
         and isinstance(node.value, (int, float))
         and not isinstance(node.value, bool)
     )
+
+
+def callee_name(func: ast.AST) -> str:
+    """The last name of what a call calls: `resize` for `T.resize(...)` and `resize(...)`."""
+    if isinstance(func, ast.Attribute):
+        return func.attr
+    return func.id if isinstance(func, ast.Name) else ""

@@ -8,7 +8,7 @@ import ast
 import re
 from dataclasses import dataclass
 
-from clipguard.analysis.nodes import all_nodes, constant
+from clipguard.analysis.nodes import all_nodes, callee_name, constant
 from clipguard.analysis.source import SourceFile
 
 BGR = "bgr"  # OpenCV channel order
@@ -63,18 +63,18 @@ def _origins(file: SourceFile) -> dict[int, Origin]:
 
 def _origin(file: SourceFile, call: ast.Call) -> Origin | None:
     qualified = file.qualname(call.func) or ""
-    last = qualified.rsplit(".", 1)[-1] if qualified else _name(call.func)
+    last = qualified.rsplit(".", 1)[-1] if qualified else callee_name(call.func)
     if qualified in OPENCV_READS:
         flags = (
             call.args[1]
             if len(call.args) > 1
             else next((k.value for k in call.keywords if k.arg == "flags"), None)
         )
-        if flags is not None and (_name(flags) in GRAYSCALE_FLAGS or constant(flags) == 0):
+        if flags is not None and (callee_name(flags) in GRAYSCALE_FLAGS or constant(flags) == 0):
             return None
         return Origin(call, BGR, qualified)
     if (
-        _name(call.func) == "read"
+        callee_name(call.func) == "read"
         and isinstance(call.func, ast.Attribute)
         and _video_capture(file, call.func.value)
     ):
@@ -89,8 +89,8 @@ def _origin(file: SourceFile, call: ast.Call) -> Origin | None:
         and any(k.arg == "scale" and constant(k.value) is True for k in call.keywords)
     ):
         return Origin(call, UNIT, "ToDtype(scale=True)")
-    if not qualified and GENERATORS.match(_name(call.func)):
-        return Origin(call, SIGNED, _name(call.func))
+    if not qualified and GENERATORS.match(callee_name(call.func)):
+        return Origin(call, SIGNED, callee_name(call.func))
     return None
 
 
@@ -123,16 +123,6 @@ def _attribute_values(file: SourceFile, node: ast.Attribute) -> list[ast.AST]:
     return flow.attrs.get((id(owner), node.attr), []) if owner is not None else []
 
 
-def _name(func: ast.AST) -> str:
-    return (
-        func.attr
-        if isinstance(func, ast.Attribute)
-        else func.id
-        if isinstance(func, ast.Name)
-        else ""
-    )
-
-
 # `cv2.cvtColor` codes that swap red and blue, and those that leave no channel order to get wrong.
 SWAPS = re.compile(r"^COLOR_(BGRA?2RGBA?|RGBA?2BGRA?)$")
 NO_ORDER = re.compile(r"^COLOR_\w*(GRAY|YUV|HSV|LAB|Lab|YCrCb|XYZ|HLS|Luv)\w*$")
@@ -144,9 +134,9 @@ def channel_change(file: SourceFile, node: ast.AST) -> str | None:
     if isinstance(node, ast.Call):
         qualified = file.qualname(node.func) or ""
         if qualified == "cv2.cvtColor" and len(node.args) > 1:
-            code = _name(node.args[1])
+            code = callee_name(node.args[1])
             return "swap" if SWAPS.match(code) else "gone" if NO_ORDER.match(code) else None
-        if _name(node.func) == "flip" and node.args and constant(node.args[-1]) in (-1, 2):
+        if callee_name(node.func) == "flip" and node.args and constant(node.args[-1]) in (-1, 2):
             return "swap"
         if qualified == "numpy.flip" and any(
             constant(k.value) in (-1, 2) for k in node.keywords if k.arg == "axis"

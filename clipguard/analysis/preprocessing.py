@@ -17,6 +17,7 @@ from clipguard.analysis import configs
 from clipguard.analysis.encoders import Consumer, EncoderInput, encoder_inputs
 from clipguard.analysis.flow import FUNCTIONS, Flow, flow_of
 from clipguard.analysis.identity import TRAIN_TRANSFORM_INDEX, builds
+from clipguard.analysis.nodes import callee_name
 from clipguard.analysis.origins import Origin, origins
 from clipguard.analysis.source import SourceFile
 from clipguard.analysis.steps import Step, module_steps
@@ -85,7 +86,7 @@ def fed_training_transforms(file: SourceFile) -> list[FedTransform]:
     found = []
     for build in builds(file).values():
         call = build.node
-        if not (isinstance(call, ast.Call) and _name(call.func) in TRAIN_TRANSFORM_INDEX):
+        if not (isinstance(call, ast.Call) and callee_name(call.func) in TRAIN_TRANSFORM_INDEX):
             continue
         reached = feeds(file, call)
         if reached:
@@ -96,7 +97,7 @@ def fed_training_transforms(file: SourceFile) -> list[FedTransform]:
 def _binding(file: SourceFile, call: ast.Call) -> ast.AST | None:
     """The target `preprocess_train` in `model, preprocess_train, _ = create_model_and_transforms(...)`."""
     statement = flow_of(file).statement(call)
-    index = TRAIN_TRANSFORM_INDEX[_name(call.func)]
+    index = TRAIN_TRANSFORM_INDEX[callee_name(call.func)]
     if isinstance(statement, ast.Assign) and statement.value is call:
         for target in statement.targets:
             if isinstance(target, (ast.Tuple, ast.List)) and len(target.elts) > index:
@@ -186,7 +187,7 @@ def in_training_pipeline(flow: Flow, node: ast.AST) -> bool:
     for parent, _ in flow.ancestors(node):
         if isinstance(parent, ast.Call) and _collector(parent.func):
             for inner in ast.walk(parent):
-                if isinstance(inner, ast.Call) and _name(inner.func).startswith(
+                if isinstance(inner, ast.Call) and callee_name(inner.func).startswith(
                     RANDOM_AUGMENTATIONS
                 ):
                     return True
@@ -205,14 +206,4 @@ def _about_masks(file: SourceFile, flow: Flow, node: ast.AST) -> bool:
 
 def _collector(func: ast.AST) -> bool:
     """Calls that hold transforms without applying them: Compose, Sequential, dict, list."""
-    return _name(func) in COLLECTORS
-
-
-def _name(func: ast.AST) -> str:
-    return (
-        func.attr
-        if isinstance(func, ast.Attribute)
-        else func.id
-        if isinstance(func, ast.Name)
-        else ""
-    )
+    return callee_name(func) in COLLECTORS

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from clipguard.analysis.flow import flow_of
 from clipguard.analysis.lookup import project_lookup
+from clipguard.analysis.nodes import callee_name
 from clipguard.analysis.vocab.statistics import (
     CLIP_NAME,
     EXACT,
@@ -130,13 +131,7 @@ class Evaluator:
 
     def _call(self, node: ast.Call, hops: int) -> list[Statistic | None]:
         func = node.func
-        name = (
-            func.attr
-            if isinstance(func, ast.Attribute)
-            else func.id
-            if isinstance(func, ast.Name)
-            else ""
-        )
+        name = callee_name(func)
         if name in VALUE_WRAPPERS and node.args:
             return self._eval(node.args[0], hops + 1)
         if name in VALUE_KEEPERS and isinstance(func, ast.Attribute):

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from clipguard.analysis.flow import flow_of
 from clipguard.analysis.models import argument, config_items, string
-from clipguard.analysis.nodes import all_nodes
+from clipguard.analysis.nodes import all_nodes, callee_name
 from clipguard.analysis.statistics import number
 from clipguard.analysis.vocab.statistics import VALUE_KEEPERS, VALUE_WRAPPERS
 from clipguard.analysis.vocab.steps import (
@@ -359,13 +359,7 @@ def _could_be_constant(node: ast.AST) -> bool:
     while isinstance(node, (ast.Subscript, ast.Call)):
         if isinstance(node, ast.Call):
             func = node.func
-            name = (
-                func.attr
-                if isinstance(func, ast.Attribute)
-                else func.id
-                if isinstance(func, ast.Name)
-                else ""
-            )
+            name = callee_name(func)
             if name in VALUE_WRAPPERS or name in VALUE_KEEPERS:
                 node = (
                     node.args[0]

@@ -22,7 +22,7 @@ from clipguard.analysis.encoders import Consumer, EncoderInput, encoder_inputs
 from clipguard.analysis.exports import exports
 from clipguard.analysis.flow import FUNCTIONS, flow_of
 from clipguard.analysis.identity import builds, role
-from clipguard.analysis.nodes import constant
+from clipguard.analysis.nodes import callee_name, constant
 from clipguard.analysis.origins import channel_change, origins
 from clipguard.analysis.resolve import argument_for, callers, definitions, method_of, returned
 from clipguard.analysis.source import SourceFile
@@ -522,7 +522,7 @@ def _element(fields: tuple) -> tuple:
 
 def _keeping(file: SourceFile, call: ast.Call, fields: tuple) -> tuple[ast.AST, tuple] | None:
     """A call whose result is laid out like (one of) its arguments, with the fields to read there."""
-    name = _name(call.func)
+    name = callee_name(call.func)
     if not call.args or any(isinstance(a, ast.Starred) for a in call.args):
         return None
     if name == "enumerate" and len(fields) >= 2 and fields[0] is ITEMS and fields[1] == 1:
@@ -645,7 +645,7 @@ def _recipe(file: SourceFile, func: ast.AST) -> frozenset[str]:
 
 def _collects_normalize(file: SourceFile, call: ast.Call) -> bool:
     """A `Compose`/`Sequential` holding a normalization among its transforms."""
-    if _name(call.func) not in COLLECTORS:
+    if callee_name(call.func) not in COLLECTORS:
         return False
     items = [
         a for a in call.args for a in (a.elts if isinstance(a, (ast.List, ast.Tuple)) else [a])
@@ -655,16 +655,6 @@ def _collects_normalize(file: SourceFile, call: ast.Call) -> bool:
         any(s.kind == "normalize" for s in by_node.get(id(item), ()))
         or (isinstance(item, (ast.Name, ast.Attribute)) and "normalize" in _recipe(file, item))
         for item in items
-    )
-
-
-def _name(func: ast.AST) -> str:
-    return (
-        func.attr
-        if isinstance(func, ast.Attribute)
-        else func.id
-        if isinstance(func, ast.Name)
-        else ""
     )
 
 

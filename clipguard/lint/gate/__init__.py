@@ -142,20 +142,26 @@ def _star_imports(data: bytes, target: Path) -> bool:
 
 def _preparing(users: set[Path], imports, scans: dict[Path, Scan]) -> set[Path]:
     """The modules the users import (within DEPTH edges) whose named statements prepare images:
-    a transform, a dataset or the statistics the users apply."""
+    a transform, a dataset or the statistics the users apply (a config, its `_base_` configs)."""
     carriers: dict[Path, set[bytes] | None] = {}
     found: set[Path] = set()
+    walked: set[Path] = set(users)
     frontier = list(users)
     for _ in range(DEPTH):
         reached = []
         for path in frontier:
+            data = scans[path].bytes()
+            inherits = b"_base_" in data  # an mm-style config takes all of its bases, naming nothing
             for dep in imports(scans[path]):
-                if dep in found or dep in users or dep not in scans:
+                if dep in walked or dep not in scans:
                     continue
                 if dep not in carriers:
                     carriers[dep] = trigger_carriers(scans[dep].bytes(), IMAGE_WORK, bound_names)
-                if names_any(carriers[dep], scans[path].bytes()):
+                if names_any(carriers[dep], data) or (inherits and carriers[dep]):
                     found.add(dep)
-                    reached.append(dep)
+                elif not inherits:
+                    continue
+                walked.add(dep)
+                reached.append(dep)
         frontier = reached
     return found
