@@ -7,10 +7,11 @@ import ast
 import re
 from dataclasses import dataclass, replace
 
-from clipguard.analysis.flow import flow_of
+from clipguard.analysis.flow import FUNCTIONS, flow_of
 from clipguard.analysis.identity import Role, builds, role
+from clipguard.analysis.imports import dotted_name
 from clipguard.analysis.models import Build, default_profile
-from clipguard.analysis.nodes import all_nodes
+from clipguard.analysis.nodes import all_nodes, callee_name
 from clipguard.analysis.source import SourceFile
 from clipguard.analysis.vocab.models import IMAGE_ENCODER_METHODS, TOWERS
 from clipguard.profiles import Profile
@@ -23,6 +24,7 @@ INFERENCE_NAMES = re.compile(
     re.IGNORECASE,
 )
 TRAINING_NAMES = re.compile(r"train|fit|step|loss|backward|optimi", re.IGNORECASE)
+OPTIMIZER_LIKE = re.compile(r"optim|opt$|scaler|sgd|adam", re.IGNORECASE)
 # What the model's own preprocessing does to whatever it is given.
 OWN_RECIPE = frozenset({"resize", "normalize"})
 
@@ -128,11 +130,29 @@ def inference(file: SourceFile, call: ast.Call) -> bool:
         if isinstance(parent, (ast.With, ast.AsyncWith)) and any(
             _grad_off(file, item.context_expr) for item in parent.items
         ):
-            return True
+            function = next(
+                (p for p, _ in flow.ancestors(parent) if isinstance(p, FUNCTIONS)), None
+            )
+            return function is None or not _trains(function)
         if isinstance(parent, (ast.FunctionDef, ast.AsyncFunctionDef)):
             if any(_grad_off(file, d) for d in parent.decorator_list):
                 return True
             if INFERENCE_NAMES.search(parent.name) and not TRAINING_NAMES.search(parent.name):
+                return True
+    return False
+
+
+def _trains(function: ast.AST) -> bool:
+    """Whether a function takes training steps (`loss.backward()`, `optimizer.step()`): its
+    gradient-free passes (a teacher's targets, cached features for accumulation) are training."""
+    for node in ast.walk(function):
+        if isinstance(node, ast.Call):
+            name = callee_name(node.func)
+            if name in ("backward", "zero_grad") or (
+                name == "step"
+                and isinstance(node.func, ast.Attribute)
+                and OPTIMIZER_LIKE.search(dotted_name(node.func.value) or "")
+            ):
                 return True
     return False
 

@@ -151,7 +151,8 @@ def _preparing(users: set[Path], imports, scans: dict[Path, Scan]) -> set[Path]:
         reached = []
         for path in frontier:
             data = scans[path].bytes()
-            inherits = b"_base_" in data  # an mm-style config takes all of its bases, naming nothing
+            # an mm-style config takes all of its bases, naming nothing
+            inherits = b"_base_" in data
             for dep in imports(scans[path]):
                 if dep in walked or dep not in scans:
                     continue
