@@ -115,9 +115,12 @@ class Reaching:
 
 
 def inputs_with_origins(file: SourceFile) -> list[tuple[EncoderInput, list[Reaching]]]:
-    """Each place this module hands images to a model, with where those images begin."""
+    """Each place this module hands images to a CLIP model whose weights are traced (so its
+    recipe is known), with where those images begin."""
     found = []
     for encoder_input in encoder_inputs(file):
+        if not encoder_input.consumer.traced:
+            continue
         reaching = []
         for path, node_id, after in origins_reaching(file, encoder_input.call):
             module = (

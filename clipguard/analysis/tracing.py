@@ -313,6 +313,10 @@ class _Walk:
                 continue
             elif isinstance(statement, ast.Call):  # `items.append(x)`: x is one element of items
                 yield file, value, stack, after, _element(fields)
+            elif binding.partial:  # `batch["key"] = x`: x is what reading "key" gives
+                read = _keyed(statement, node.id, fields)
+                if read is not None:
+                    yield file, value, stack, after, read
             else:
                 read = fields
                 index = _unpacked_index(statement, value, node.id)
@@ -386,6 +390,9 @@ class _Walk:
         if _loader(file, node):
             yield from self.loader(file, node, stack, after, fields)
             return
+        if isinstance(node.func, ast.Attribute) and node.func.attr in MAPPERS and node.args:
+            yield from self.mapped(file, node, stack, after, fields)
+            return
         kept = _keeping(file, node, fields)
         if kept is not None:
             yield file, kept[0], stack, after, kept[1]
@@ -422,6 +429,17 @@ class _Walk:
             return
         batch = fields[1:] if fields and fields[0] is ITEMS else fields
         for definition in definitions(file, collate):
+            if isinstance(definition.node, (*FUNCTIONS, ast.Lambda)):
+                frames = _push(stack, Frame(file, node, definition.node))
+                for value in returned(definition.node):
+                    yield definition.file, value, frames, after, batch
+
+    def mapped(self, file: SourceFile, node: ast.Call, stack, after, fields) -> Iterator[Item]:
+        """`dataset.with_transform(fn)` (Hugging Face datasets), `.map(fn)`: an item is what `fn`
+        returns for its batch, so a key read from the item is read from that return."""
+        yield file, node.func.value, stack, after, fields  # `map` keeps the other columns
+        batch = fields[1:] if fields and fields[0] is ITEMS else fields
+        for definition in definitions(file, node.args[0]):
             if isinstance(definition.node, (*FUNCTIONS, ast.Lambda)):
                 frames = _push(stack, Frame(file, node, definition.node))
                 for value in returned(definition.node):
@@ -508,11 +526,33 @@ class _Walk:
 
 ITEMS = ("items",)  # a field: one element of the value (a loop, a subscript by a variable)
 # Calls that hand back their argument's structure: `accelerator.prepare(loader)`, `tqdm(loader)`.
+# Methods whose result's items are what the function they are given returns.
+MAPPERS = frozenset({"with_transform", "set_transform", "map"})
 KEEPERS = frozenset({"prepare", "tqdm", "iter", "list", "tuple", "sorted", "reversed", "next"})
 
 
 def _read(key, fields: tuple) -> tuple:
     return (key, *fields)[:MAX_FIELDS]
+
+
+def _keyed(statement: ast.AST, name: str, fields: tuple) -> tuple | None:
+    """The fields to read in what `name[key] = value` stores: the first key read, when it is
+    this one, is used up; None when the key read is another."""
+    targets = getattr(statement, "targets", None) or [getattr(statement, "target", None)]
+    keys = [
+        t.slice.value
+        for t in targets
+        if isinstance(t, ast.Subscript)
+        and isinstance(t.value, ast.Name)
+        and t.value.id == name
+        and isinstance(t.slice, ast.Constant)
+    ]
+    wanted = next((i for i, f in enumerate(fields) if isinstance(f, str)), None)
+    if not keys or not isinstance(keys[0], str) or wanted is None:
+        return fields
+    if keys[0] != fields[wanted]:
+        return None
+    return fields[:wanted] + fields[wanted + 1 :]
 
 
 def _element(fields: tuple) -> tuple:

@@ -89,8 +89,8 @@ class MissingNormalization(Rule):
     def run(self) -> None:
         for encoder_input, reaching in inputs_with_origins(self.file):
             consumer = encoder_input.consumer
-            if not consumer.traced or consumer.profile.normalization == "none":
-                continue  # unknown recipe; MobileCLIP and the like take unnormalized images
+            if consumer.profile.normalization == "none":
+                continue  # MobileCLIP and the like take unnormalized images
             ranges = [r for r in reaching if r.origin.form != BGR]
             if not ranges or any("normalize" in r.after for r in ranges):
                 continue  # normalized on some way: the other ways are somebody's choice
