@@ -71,7 +71,7 @@ def _importers_consumer(file: SourceFile, names: set[str]) -> Consumer | None:
         return None
     stem = Path(file.path).stem
     importers = [p for p in project.importers(file.path) if _may_import(project, p, stem, names)]
-    if not any(project.holds_clip_code(q) for p in importers for q in (p, *project.imported(p))):
+    if not any(project.near_clip_code(p) for p in importers):
         return None  # no CLIP code among them: nothing to find (saves parsing them all)
     found = []
     for path in importers:

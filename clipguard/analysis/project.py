@@ -154,7 +154,6 @@ class Project:
     def holds_clip_code(self, path: str | Path) -> bool:
         """Whether another module's code builds or calls a CLIP model (`vocab.models.CLIP_CODE`)."""
         known = self.memo("clipguard.holds_clip_code", dict)
-        path = Path(os.path.abspath(path))
         if path not in known:
             known[path] = holds_clip_code(self._bytes(path))
         return known[path]
@@ -168,6 +167,8 @@ class Project:
 
     def _bytes(self, path: str | Path) -> bytes:
         data = self.memo("clipguard.bytes", dict)
+        if path in data:
+            return data[path]
         path = Path(os.path.abspath(path))
         if path not in data:
             try:
