@@ -91,8 +91,9 @@ def _lint_paths(
     by_path = {s.file.path: s for s in (*scans, *context) if s.error is None}
     project = Project(list(by_path))
     sha_by_path = {path: s.sha for path, s in by_path.items()}
+    linted = {s.file.path for s in scans}  # the gate's answer covers these: part of its key
     tree = hashlib.sha256(
-        "\n".join(f"{p}\0{s.sha}" for p, s in sorted(by_path.items())).encode()
+        "\n".join(f"{p}\0{s.sha}\0{p in linted}" for p, s in sorted(by_path.items())).encode()
     ).hexdigest()
     remembered = cache.get(GATE_KEY) if cache is not None else None
     if exhaustive:
@@ -110,7 +111,7 @@ def _lint_paths(
         codes = {Path(p): tuple(c) for p, c in remembered["codes"].items() if isinstance(c, list)}
         deps_by_path = {p: d for p, d in remembered["deps"].items() if isinstance(d, str)}
     else:
-        codes = select_for_noqa(select_rules(by_path, project, rules), scans, rules)
+        codes = select_for_noqa(select_rules(by_path, project, rules, linted), scans, rules)
         deps_by_path = {}
 
     report = Report(files=len(targets), warnings=warnings)
@@ -327,7 +328,7 @@ def lint_source(
     by_path = {s.file.path: s for t in context if (s := scan_file(t, None)).error is None}
     by_path[absolute] = scan
     project = Project(list(by_path))
-    codes = select_for_noqa(select_rules(by_path, project, rules), [scan], rules)
+    codes = select_for_noqa(select_rules(by_path, project, rules, {absolute}), [scan], rules)
     findings = _lint_decoded(str(absolute), shown, decoded, codes.get(absolute, ()), rules, project)
     findings = _filter(findings, scan, settings, report_unreadable)
     if notebook and findings:

@@ -23,9 +23,13 @@ __all__ = ["DEPTH", "Scan", "scan_bytes", "scan_file", "select_rules"]
 
 
 def select_rules(
-    scans: dict[Path, Scan], project: Project, rules: tuple[type[Rule], ...]
+    scans: dict[Path, Scan],
+    project: Project,
+    rules: tuple[type[Rule], ...],
+    linted: set[Path] | None = None,
 ) -> dict[Path, tuple[str, ...]]:
-    """Which rules to run on which file, from bytes alone.
+    """Which rules to run on which file, from bytes alone: on the `linted` files (all of `scans`
+    by default; the others are the project around them).
 
     A file is in CLIP context if it mentions CLIP, if a module that does imports it (docs/design.md: a
     module that builds no model feeds CLIP when its importers do), or if it imports one (a script
@@ -83,7 +87,7 @@ def select_rules(
     users = _users([s.file.path for s in scans.values() if s.builds_clip], project, scans)
     context |= users | _preparing(users, imports, scans)
     selected: dict[Path, tuple[str, ...]] = {}
-    for path in context:
+    for path in context if linted is None else context & linted:
         scan = scans[path]
         found = set(own_codes(scan))
         if imported:
@@ -142,27 +146,27 @@ def _star_imports(data: bytes, target: Path) -> bool:
 
 def _preparing(users: set[Path], imports, scans: dict[Path, Scan]) -> set[Path]:
     """The modules the users import (within DEPTH edges) whose named statements prepare images:
-    a transform, a dataset or the statistics the users apply (a config, its `_base_` configs)."""
+    a transform, a dataset or the statistics the users apply. An mm-style config takes all of
+    its `_base_` configs, naming nothing, and their chains are followed to any depth."""
     carriers: dict[Path, set[bytes] | None] = {}
     found: set[Path] = set()
     walked: set[Path] = set(users)
-    frontier = list(users)
-    for _ in range(DEPTH):
-        reached = []
-        for path in frontier:
-            data = scans[path].bytes()
-            # an mm-style config takes all of its bases, naming nothing
-            inherits = b"_base_" in data
-            for dep in imports(scans[path]):
-                if dep in walked or dep not in scans:
-                    continue
-                if dep not in carriers:
-                    carriers[dep] = trigger_carriers(scans[dep].bytes(), IMAGE_WORK, bound_names)
-                if names_any(carriers[dep], data) or (inherits and carriers[dep]):
-                    found.add(dep)
-                elif not inherits:
-                    continue
-                walked.add(dep)
-                reached.append(dep)
-        frontier = reached
+    work = [(path, DEPTH) for path in users]
+    while work:
+        path, left = work.pop()
+        data = scans[path].bytes()
+        inherits = b"_base_" in data
+        if left == 0 and not inherits:
+            continue
+        for dep in imports(scans[path]):
+            if dep in walked or dep not in scans:
+                continue
+            if dep not in carriers:
+                carriers[dep] = trigger_carriers(scans[dep].bytes(), IMAGE_WORK, bound_names)
+            if names_any(carriers[dep], data) or (inherits and carriers[dep]):
+                found.add(dep)
+            elif not inherits:
+                continue
+            walked.add(dep)
+            work.append((dep, left if inherits else left - 1))
     return found
