@@ -49,11 +49,7 @@ class Project:
         # a notebook is never imported: it is not a module of the project
         self.files = [Path(os.path.abspath(f)) for f in files if not is_notebook(f)]
         self._by_string = {str(path): path for path in self.files}
-        self._by_suffix: dict[str, list[Path]] = {}
-        for file in self.files:
-            parts = module_path_parts(file)
-            for start in range(max(0, len(parts) - 6), len(parts)):
-                self._by_suffix.setdefault(".".join(parts[start:]), []).append(file)
+        self._suffixes: dict[str, list[Path]] | None = None
         self._resolved: dict[tuple[str, str], Path | None] = {}
         self._imports: dict[Path, list[Path]] = {}
         self._importers: dict[Path, list[Path]] = {}
@@ -61,6 +57,18 @@ class Project:
             self.add_imports(importer, modules)
         self._sources: dict[Path, SourceFile | None] = {}
         self._memo: dict[str, object] = {}
+
+    @property
+    def _by_suffix(self) -> dict[str, list[Path]]:
+        """Each file under the dotted names it can be imported by; built on the first lookup (an
+        unchanged tree answered from the cache needs none)."""
+        if self._suffixes is None:
+            self._suffixes = {}
+            for file in self.files:
+                parts = module_path_parts(file)
+                for start in range(max(0, len(parts) - 6), len(parts)):
+                    self._suffixes.setdefault(".".join(parts[start:]), []).append(file)
+        return self._suffixes
 
     def memo(self, key: str, compute):
         """A project-wide analysis, computed once per process (never pickled to workers)."""
