@@ -305,8 +305,17 @@ class _Walk:
             for definition in definitions(file, node):
                 yield definition.file, definition.node, stack, after, fields
             return
+        frame = stack[-1] if stack else None
+        # the function the walk entered last: its constant arguments may rule out bindings
+        known = (
+            _constants(file, frame.target, frame.call)
+            if frame is not None and isinstance(frame.target, FUNCTIONS)
+            else {}
+        )
         for binding in bound:
             statement, value = binding.statement, binding.value
+            if known and _ruled_out(file, frame.target, statement, known):
+                continue  # a branch this call's constant arguments rule out
             if binding.parameter is not None:
                 yield from self.parameter(file, statement, binding.parameter, stack, after, fields)
             elif value is None or isinstance(value, ast.ClassDef):
@@ -594,37 +603,79 @@ def live_returns(file: SourceFile, function: ast.AST, call: ast.Call) -> list[as
     values = returned(function)
     if isinstance(function, ast.Lambda) or len(values) < 2:
         return values
-    flow = flow_of(file)
+    known = _constants(file, function, call)
+    live = [v for v in values if not _ruled_out(file, function, v, known)]
+    return live or values
+
+
+def _constants(file: SourceFile, function: ast.AST, call: ast.Call) -> dict:
+    """The parameters this call binds to constants, and the function's names assigned once from
+    a comparison of them (`is_train = split == "train"`), with their values."""
     known = {}
+    if isinstance(function, ast.Lambda):
+        return known
     for parameter in (*function.args.posonlyargs, *function.args.args, *function.args.kwonlyargs):
         argument = argument_for(call, function, parameter)
         if isinstance(argument, ast.Constant):
             known[parameter.arg] = argument.value
     if not known:
-        return values
-    live = []
-    for value in values:
-        dead = False
-        for parent, field_name in flow.ancestors(value):
-            if parent is function:
-                break
-            if isinstance(parent, ast.If) and field_name in ("body", "orelse"):
-                truth = _truth(parent.test, known)
-                if truth is not None and (field_name == "body") != truth:
-                    dead = True
-                    break
-        if not dead:
-            live.append(value)
-    return live or values
+        return known
+    flow = flow_of(file)
+    for statement in function.body:
+        if (
+            isinstance(statement, ast.Assign)
+            and len(statement.targets) == 1
+            and isinstance(statement.targets[0], ast.Name)
+            and len(flow.defs.get((id(function), statement.targets[0].id), [])) == 1
+        ):
+            value = _value(statement.value, known)
+            if value is not None:
+                known[statement.targets[0].id] = value
+    return known
 
 
-def _truth(test: ast.AST, known: dict) -> bool | None:
-    """The value of an `if` test on a parameter bound to a constant, if it can be read."""
+def _ruled_out(file: SourceFile, function: ast.AST, node: ast.AST, known: dict) -> bool:
+    """Whether `node` sits in a branch of `function` that the `known` values rule out."""
+    if not known:
+        return False
+    for parent, field_name in flow_of(file).ancestors(node):
+        if parent is function:
+            return False
+        if isinstance(parent, ast.If) and field_name in ("body", "orelse"):
+            truth = _value(parent.test, known)
+            if truth is not None and (field_name == "body") != bool(truth):
+                return True
+    return False
+
+
+def _value(test: ast.AST, known: dict) -> object | None:
+    """The value of a test on names bound to constants, if it can be read: a name, `not`, and
+    `==`/`!=`/`in` against a constant."""
     if isinstance(test, ast.Name) and test.id in known:
-        return bool(known[test.id])
+        return known[test.id]
     if isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not):
-        inner = _truth(test.operand, known)
+        inner = _value(test.operand, known)
         return None if inner is None else not inner
+    if (
+        isinstance(test, ast.Compare)
+        and len(test.ops) == 1
+        and isinstance(test.left, ast.Name)
+        and test.left.id in known
+    ):
+        right = test.comparators[0]
+        try:
+            other = ast.literal_eval(right)
+        except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+            return None
+        left, op = known[test.left.id], test.ops[0]
+        if isinstance(op, ast.Eq):
+            return left == other
+        if isinstance(op, ast.NotEq):
+            return left != other
+        if isinstance(op, ast.In):
+            return left in other
+        if isinstance(op, ast.NotIn):
+            return left not in other
     return None
 
 
