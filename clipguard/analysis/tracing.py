@@ -364,6 +364,10 @@ class _Walk:
                 if dataset is not None:
                     yield frame.file, dataset, stack[:depth], after, fields
                 return
+            if _mapper(frame.call) and frame.target is function:
+                # `dataset.with_transform(fn)`: fn gets the dataset's own rows
+                yield frame.file, frame.call.func.value, stack[:depth], after, fields
+                return
             entered = frame.target is function or (
                 isinstance(frame.target, ast.ClassDef)
                 and function in frame.target.body
@@ -399,7 +403,7 @@ class _Walk:
         if _loader(file, node):
             yield from self.loader(file, node, stack, after, fields)
             return
-        if isinstance(node.func, ast.Attribute) and node.func.attr in MAPPERS and node.args:
+        if _mapper(node):
             yield from self.mapped(file, node, stack, after, fields)
             return
         kept = _keeping(file, node, fields)
@@ -542,6 +546,10 @@ KEEPERS = frozenset({"prepare", "tqdm", "iter", "list", "tuple", "sorted", "reve
 
 def _read(key, fields: tuple) -> tuple:
     return (key, *fields)[:MAX_FIELDS]
+
+
+def _mapper(call: ast.Call) -> bool:
+    return isinstance(call.func, ast.Attribute) and call.func.attr in MAPPERS and bool(call.args)
 
 
 def _keyed(statement: ast.AST, name: str, fields: tuple) -> tuple | None:
