@@ -1,4 +1,4 @@
-"""A JSON list of findings in DESIGN's shape, 1-based positions, paths as given."""
+"""A JSON list of findings in the shape of docs/design.md (JSON shapes), 1-based positions, paths as given."""
 
 from __future__ import annotations
 
