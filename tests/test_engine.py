@@ -9,7 +9,7 @@ import pytest
 from conftest import BUGGY
 
 from clipguard.analysis.project import Project
-from clipguard.lint import engine
+from clipguard.lint import pool
 from clipguard.lint.config import Settings
 from clipguard.lint.discovery import PathError, discover
 from clipguard.lint.engine import LintError, lint_paths
@@ -193,7 +193,7 @@ def _killed(task):
 def test_a_killed_worker_is_one_clear_error(tmp_path, monkeypatch):
     for index in range(4):
         (tmp_path / f"app{index}.py").write_text(BUGGY)
-    monkeypatch.setattr(engine, "_lint_task", _killed)
+    monkeypatch.setattr(pool, "_lint_task", _killed)
     monkeypatch.chdir(tmp_path)
     with pytest.raises(LintError, match="a worker process was killed"):
         lint_paths(["."], Settings(root=str(tmp_path)), use_cache=False, jobs=2)

@@ -1,20 +1,16 @@
-"""The lint run: discover files, gate them on bytes, parse the survivors once, run the enabled
-rules, in parallel processes when there are many, with a content-hash cache, then fix."""
+"""The lint run: discover files, gate them on bytes, run the enabled rules on the survivors
+(`pool`), remember the results in a content-hash cache, then fix."""
 
 from __future__ import annotations
 
 import gc
 import hashlib
-import multiprocessing
 import os
 import re
-import sys
-from concurrent.futures import ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
 from clipguard.analysis.project import Project
-from clipguard.analysis.source import Decoded, SourceError, decode, parse
+from clipguard.analysis.source import Decoded, SourceError, decode
 from clipguard.diagnostics import Finding
 from clipguard.lint.cache import Cache
 from clipguard.lint.config import Settings
@@ -23,19 +19,15 @@ from clipguard.lint.fixer import applicable, fix_file
 from clipguard.lint.gate import DEPTH, Scan, scan_bytes, scan_file, select_rules
 from clipguard.lint.notebook import in_cells, is_notebook, source_text
 from clipguard.lint.notebook import read as read_notebook
+from clipguard.lint.pool import LintError, lint_decoded, rules_for, run
 from clipguard.lint.report import Report
-from clipguard.lint.runner import UNREADABLE, lint_file, lint_text, unreadable
+from clipguard.lint.runner import UNREADABLE, lint_text, unreadable
 from clipguard.rule import Rule
 from clipguard.rules.cg901_unused_noqa import select_for_noqa
 
 __all__ = ["LintError", "Report", "Settings", "lint_paths", "lint_source"]
 
-PARALLEL_MIN_FILES = 24
 GATE_KEY = "<gate>"  # the cache entry remembering the last run's gate, valid while no file changed
-
-
-class LintError(Exception):
-    """The run cannot finish (exit 2), e.g. a worker process was killed."""
 
 
 def lint_paths(
@@ -148,7 +140,7 @@ def _lint_paths(
             if scan.imports is not None:
                 project.add_imports(scan.file.path, scan.imports)
 
-    for (scan, selected, deps), findings in zip(work, _run(work, rules, project, jobs)):
+    for (scan, selected, deps), findings in zip(work, run(work, rules, project, jobs)):
         results[scan.file.path] = findings
         if cache is not None:
             cache.put(
@@ -184,7 +176,7 @@ def _lint_paths(
         scan = by_scan[path]
         findings = _filter(findings, scan, settings, report_unreadable)
         if (settings.fix or diff) and any(applicable(f, settings) for f in findings):
-            selected_rules = _rules_for(rules, codes.get(path, ()))
+            selected_rules = rules_for(rules, codes.get(path, ()))
             findings = _fix(
                 scan, findings, selected_rules, project, settings, diff, report, report_unreadable
             )
@@ -192,11 +184,6 @@ def _lint_paths(
         report.findings.extend(in_cells(path, findings))
     report.findings.sort(key=lambda f: f.sort_key)
     return report
-
-
-def _rules_for(rules: tuple[type[Rule], ...], codes) -> tuple[type[Rule], ...]:
-    wanted = set(codes)
-    return tuple(r for r in rules if r.code in wanted)
 
 
 def _deps_key(scan: Scan, project: Project, sha_by_path: dict[Path, str]) -> str:
@@ -227,81 +214,6 @@ def _filter(
     return out
 
 
-# --- running the rules, in this process or in a pool ---------------------------------------------
-
-_WORKER: dict = {}
-
-
-def _run(work, rules, project, jobs):
-    tasks = [(str(scan.file.path), scan.file.display, codes) for scan, codes, _ in work]
-    if jobs is None:  # automatic: processes pay off only on many files
-        jobs = (os.cpu_count() or 1) if len(tasks) >= PARALLEL_MIN_FILES else 1
-    if jobs < 2 or len(tasks) < 2:
-        _WORKER.update(rules=rules, project=project)
-        return [_lint_task(task) for task in tasks]
-    method = "fork" if sys.platform.startswith("linux") else "spawn"
-    context = multiprocessing.get_context(method)
-    chunk = max(1, min(8, len(tasks) // (jobs * 4)))
-    # largest files first, in small chunks, so no worker is left with a long file at the end
-    order = sorted(range(len(tasks)), key=lambda i: -work[i][0].size)
-    try:
-        with ProcessPoolExecutor(
-            min(jobs, len(tasks)),
-            mp_context=context,
-            initializer=_init_worker,
-            initargs=(rules, project),
-        ) as pool:
-            done = pool.map(_lint_task, [tasks[i] for i in order], chunksize=chunk)
-            results: list[list[Finding]] = [[] for _ in tasks]
-            for index, findings in zip(order, done):
-                results[index] = findings
-            return results
-    except BrokenProcessPool:
-        raise LintError("a worker process was killed (out of memory?); try fewer --jobs") from None
-
-
-def _init_worker(rules, project) -> None:
-    _WORKER.update(rules=rules, project=project)
-
-
-def _lint_task(task: tuple[str, str, tuple[str, ...]]) -> list[Finding]:
-    path, display, codes = task
-    try:
-        data = Path(path).read_bytes()
-    except OSError as exc:
-        return [unreadable(display, f"cannot read: {exc.strerror or exc}")]
-    try:
-        decoded = source_text(path, data)
-    except SourceError as err:
-        return [unreadable(display, err.message, err.line, err.column)]
-    return _lint_decoded(path, display, decoded, codes, _WORKER["rules"], _WORKER["project"])
-
-
-def _lint_decoded(
-    path: str,
-    display: str,
-    decoded: Decoded,
-    codes: tuple[str, ...],
-    rules: tuple[type[Rule], ...],
-    project: Project,
-) -> list[Finding]:
-    try:
-        if not codes:
-            parse(decoded.text, display)
-            return []
-        file = project.adopt(
-            path, decoded.text, lambda: parse(decoded.text, display), decoded.newline
-        )
-    except SourceError as err:
-        return [unreadable(display, err.message, err.line, err.column)]
-    try:
-        return lint_file(file, _rules_for(rules, codes), display, isolate=True)
-    except RecursionError:
-        return [unreadable(display, "too deeply nested to analyze")]
-    except Exception as exc:  # noqa: BLE001 - a bug must not hide the other files' findings
-        return [unreadable(display, f"internal error while analyzing: {type(exc).__name__}: {exc}")]
-
-
 def lint_source(
     source: str | bytes, path: str, settings: Settings, display: str | None = None
 ) -> list[Finding]:
@@ -329,7 +241,7 @@ def lint_source(
     by_path[absolute] = scan
     project = Project(list(by_path))
     codes = select_for_noqa(select_rules(by_path, project, rules, {absolute}), [scan], rules)
-    findings = _lint_decoded(str(absolute), shown, decoded, codes.get(absolute, ()), rules, project)
+    findings = lint_decoded(str(absolute), shown, decoded, codes.get(absolute, ()), rules, project)
     findings = _filter(findings, scan, settings, report_unreadable)
     if notebook and findings:
         findings = [read_notebook(data).locate(f) for f in findings]
