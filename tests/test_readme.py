@@ -114,25 +114,21 @@ def test_the_pre_commit_snippet_works_when_copied(tmp_path):
     }
     for args in (["init", "-q"], ["add", "bad.py", "good.py", ".pre-commit-config.yaml"]):
         subprocess.run(["git", *args], cwd=tmp_path, check=True, capture_output=True)
-    failing = subprocess.run(
-        [pre_commit, "run", "--files", "bad.py"],
-        check=False,
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+
+    def hook_on(name: str) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [pre_commit, "run", "--files", name],
+            check=False,
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+
+    failing = hook_on("bad.py")
     assert failing.returncode == 1 and "bad.py:9:17: CG101" in failing.stdout, failing.stdout
-    passing = subprocess.run(
-        [pre_commit, "run", "--files", "good.py"],
-        check=False,
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    passing = hook_on("good.py")
     assert passing.returncode == 0, passing.stdout
 
 
