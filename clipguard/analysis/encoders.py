@@ -9,9 +9,9 @@ from dataclasses import dataclass, replace
 
 from clipguard.analysis.flow import FUNCTIONS, flow_of
 from clipguard.analysis.identity import Role, builds, role
-from clipguard.analysis.imports import dotted_name
 from clipguard.analysis.models import Build, default_profile
-from clipguard.analysis.nodes import all_nodes, callee_name
+from clipguard.analysis.modes import gradient_off, trains
+from clipguard.analysis.nodes import all_nodes
 from clipguard.analysis.source import SourceFile
 from clipguard.analysis.vocab.models import IMAGE_ENCODER_METHODS, TOWERS
 from clipguard.profiles import Profile
@@ -24,7 +24,6 @@ INFERENCE_NAMES = re.compile(
     re.IGNORECASE,
 )
 TRAINING_NAMES = re.compile(r"train|fit|step|loss|backward|optimi", re.IGNORECASE)
-OPTIMIZER_LIKE = re.compile(r"optim|opt$|scaler|sgd|adam", re.IGNORECASE)
 # What the model's own preprocessing does to whatever it is given.
 OWN_RECIPE = frozenset({"resize", "normalize"})
 
@@ -123,52 +122,22 @@ def _context(file: SourceFile, call: ast.Call) -> frozenset[str]:
 
 
 def inference(file: SourceFile, call: ast.Call) -> bool:
-    """Whether the call computes features for inference: under `no_grad` or `inference_mode`, or
-    in a function that says so by its decorator or its name (`evaluate`, `extract_features`)."""
+    """Whether the call computes features for inference: under `no_grad` or `inference_mode`
+    outside a training step, or in a function that says so by its decorator or its name
+    (`evaluate`, `extract_features`)."""
     flow = flow_of(file)
     for parent, _ in flow.ancestors(call):
         if isinstance(parent, (ast.With, ast.AsyncWith)) and any(
-            _grad_off(file, item.context_expr) for item in parent.items
+            gradient_off(file, item.context_expr) for item in parent.items
         ):
-            function = next(
-                (p for p, _ in flow.ancestors(parent) if isinstance(p, FUNCTIONS)), None
-            )
-            return function is None or not _trains(function)
+            in_function = any(isinstance(p, FUNCTIONS) for p, _ in flow.ancestors(parent))
+            return not (in_function and trains(file, call))
         if isinstance(parent, (ast.FunctionDef, ast.AsyncFunctionDef)):
-            if any(_grad_off(file, d) for d in parent.decorator_list):
+            if any(gradient_off(file, d) for d in parent.decorator_list):
                 return True
             if INFERENCE_NAMES.search(parent.name) and not TRAINING_NAMES.search(parent.name):
                 return True
     return False
-
-
-def _trains(function: ast.AST) -> bool:
-    """Whether a function takes training steps (`loss.backward()`, `optimizer.step()`): its
-    gradient-free passes (a teacher's targets, cached features for accumulation) are training."""
-    for node in ast.walk(function):
-        if isinstance(node, ast.Call):
-            name = callee_name(node.func)
-            if name in ("backward", "zero_grad") or (
-                name == "step"
-                and isinstance(node.func, ast.Attribute)
-                and OPTIMIZER_LIKE.search(dotted_name(node.func.value) or "")
-            ):
-                return True
-    return False
-
-
-def _grad_off(file: SourceFile, node: ast.AST) -> bool:
-    target = node.func if isinstance(node, ast.Call) else node
-    qualified = file.qualname(target) or ""
-    if qualified in ("torch.no_grad", "torch.inference_mode"):
-        return True
-    return (
-        qualified == "torch.set_grad_enabled"
-        and isinstance(node, ast.Call)
-        and bool(node.args)
-        and isinstance(node.args[0], ast.Constant)
-        and node.args[0].value is False
-    )
 
 
 def module_clip(file: SourceFile) -> Build | None:

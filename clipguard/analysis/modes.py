@@ -17,7 +17,7 @@ from clipguard.analysis.flow import flow_of
 from clipguard.analysis.identity import builds, role
 from clipguard.analysis.imports import dotted_name
 from clipguard.analysis.models import Build
-from clipguard.analysis.nodes import all_nodes, constant, keyword, walk
+from clipguard.analysis.nodes import all_nodes, callee_name, constant, keyword, walk
 from clipguard.analysis.resolve import definitions
 from clipguard.analysis.source import SourceFile
 from clipguard.analysis.vocab.models import TOWERS
@@ -66,7 +66,7 @@ def _feature_uses(file: SourceFile) -> list[FeatureUse]:
         model = func.value if method else func
         build = model_build(file, model)
         if build is not None:
-            found.append(FeatureUse(node, model, build, no_grad, _trains(file, node)))
+            found.append(FeatureUse(node, model, build, no_grad, trains(file, node)))
     return found
 
 
@@ -236,16 +236,16 @@ def _gradient_free(file: SourceFile) -> set[int]:
     for node in all_nodes(file):
         kind = type(node)
         if kind is ast.With or kind is ast.AsyncWith:
-            if any(_gradient_off(file, item.context_expr) for item in node.items):
+            if any(gradient_off(file, item.context_expr) for item in node.items):
                 regions.extend(node.body)
         elif kind is ast.FunctionDef or kind is ast.AsyncFunctionDef or kind is ast.Module:
-            if kind is not ast.Module and any(_gradient_off(file, d) for d in node.decorator_list):
+            if kind is not ast.Module and any(gradient_off(file, d) for d in node.decorator_list):
                 regions.extend(node.body)
                 continue
             off = [
                 i
                 for i, s in enumerate(node.body)
-                if type(s) is ast.Expr and _gradient_off(file, s.value)
+                if type(s) is ast.Expr and gradient_off(file, s.value)
             ]
             regions.extend(node.body[off[0] + 1 :] if off else ())
     found: set[int] = set()
@@ -255,7 +255,7 @@ def _gradient_free(file: SourceFile) -> set[int]:
     return found
 
 
-def _gradient_off(file: SourceFile, node: ast.AST) -> bool:
+def gradient_off(file: SourceFile, node: ast.AST) -> bool:
     """`torch.no_grad()`, `torch.inference_mode()` (also bare, as decorators), or
     `torch.set_grad_enabled(False)`."""
     target = node.func if isinstance(node, ast.Call) else node
@@ -265,9 +265,10 @@ def _gradient_off(file: SourceFile, node: ast.AST) -> bool:
     return name in GRADIENT_OFF
 
 
-def _trains(file: SourceFile, call: ast.Call) -> bool:
+def trains(file: SourceFile, call: ast.AST) -> bool:
     """Whether the function around `call` (or the module, at top level) calls `backward()` or
-    steps an optimizer."""
+    steps an optimizer: a training step, also where it turns gradients off (a teacher's
+    targets, features cached for accumulation)."""
     flow = flow_of(file)
     scope = flow.scope.get(id(call), file.tree)
     while isinstance(scope, (ast.Lambda, ast.ClassDef)):
@@ -279,9 +280,11 @@ def _trains(file: SourceFile, call: ast.Call) -> bool:
 
 
 def _training_call(node: ast.AST) -> bool:
-    if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)):
+    if not isinstance(node, ast.Call):
         return False
-    if node.func.attr in TRAINING_CALLS:
+    if callee_name(node.func) in TRAINING_CALLS:  # `loss.backward()`, or a `backward(loss)` helper
         return True
+    if not isinstance(node.func, ast.Attribute):
+        return False
     receiver = (dotted_name(node.func.value) or "").rsplit(".", 1)[-1].lower()
     return node.func.attr == "step" and any(word in receiver for word in STEPPERS)

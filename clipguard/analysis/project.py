@@ -169,9 +169,12 @@ class Project:
     def near_clip_code(self, path: str | Path) -> bool:
         """Whether a module holds CLIP code or imports a module that does: only such a module can
         hand a CLIP model, or what reaches one, to the functions it calls."""
-        return self.holds_clip_code(path) or any(
-            self.holds_clip_code(p) for p in self.imported(path)
-        )
+        known = self.memo("clipguard.near_clip_code", dict)
+        if path not in known:
+            known[path] = self.holds_clip_code(path) or any(
+                self.holds_clip_code(p) for p in self.imported(path)
+            )
+        return known[path]
 
     def _bytes(self, path: str | Path) -> bytes:
         data = self.memo("clipguard.bytes", dict)

@@ -112,12 +112,7 @@ def returned(function: ast.AST) -> list[ast.AST]:
         node = stack.pop()
         if isinstance(node, (*DEFINITIONS, ast.Lambda)):
             continue
-        if (
-            isinstance(node, ast.Return)
-            and node.value is not None
-            or isinstance(node, (ast.Yield, ast.YieldFrom))
-            and node.value is not None
-        ):
+        if isinstance(node, (ast.Return, ast.Yield, ast.YieldFrom)) and node.value is not None:
             found.append(node.value)
         stack.extend(ast.iter_child_nodes(node))
     return found

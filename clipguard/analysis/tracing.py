@@ -223,9 +223,8 @@ class _Walk:
         fields: tuple,
     ) -> Iterator[Item]:
         """The nodes whose values flow into `node`, one step back."""
-        if id(node) in origins(
-            file
-        ):  # where an image begins: nothing further back is preprocessing
+        # where an image begins: nothing further back is preprocessing
+        if id(node) in origins(file):
             self.mark(file, node, after)
             if self.sink is not None and self.origins_seen is not None:
                 self.origins_seen.setdefault(self.sink, set()).add((file.path, id(node), after))
@@ -618,7 +617,15 @@ def live_returns(file: SourceFile, function: ast.AST, call: ast.Call) -> list[as
 
 def _constants(file: SourceFile, function: ast.AST, call: ast.Call) -> dict:
     """The parameters this call binds to constants, and the function's names assigned once from
-    a comparison of them (`is_train = split == "train"`), with their values."""
+    a comparison of them (`is_train = split == "train"`), with their values; once per call."""
+    computed = file.memo("clipguard.constants", lambda _: {})
+    key = (id(function), id(call))
+    if key not in computed:
+        computed[key] = _read_constants(file, function, call)
+    return computed[key]
+
+
+def _read_constants(file: SourceFile, function: ast.AST, call: ast.Call) -> dict:
     known = {}
     if isinstance(function, ast.Lambda):
         return known

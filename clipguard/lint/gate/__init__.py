@@ -73,9 +73,8 @@ def select_rules(
                 codes.add(rule.code)
         return codes
 
-    by_triggers: dict[
-        tuple[bytes, ...], list[str]
-    ] = {}  # rules sharing their triggers test them once
+    # rules sharing their triggers test them once
+    by_triggers: dict[tuple[bytes, ...], list[str]] = {}
     for rule in rules:
         by_triggers.setdefault(rule.triggers, []).append(rule.code)
     imported = [r for r in rules if r.imported_triggers]

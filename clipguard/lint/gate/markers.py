@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from clipguard.analysis.vocab.models import holds_clip_code
-
 # Signs that a module uses a CLIP-family model, searched in the lower-cased bytes. Deliberately
 # broad: a false "yes" costs one parse, a false "no" a missed finding. Besides these, any "clip"
 # that is not one of NOT_CLIP counts (`clip.load`, `open_clip`, `CLIPModel`, checkpoint names).
@@ -73,12 +71,3 @@ def has_clip_marker(lowered: bytes) -> bool:
     if mentions and mentions > sum(lowered.count(word) for word in NOT_CLIP):
         return True
     return any(marker in lowered for marker in CLIP_MARKERS)
-
-
-def prepares_images(data: bytes) -> bool:
-    return any(word in data for word in IMAGE_WORK)
-
-
-def has_clip_source(data: bytes, lowered: bytes) -> bool:
-    """Whether code (not a docstring example or a comment) builds a CLIP model or calls one."""
-    return holds_clip_code(data, lowered)

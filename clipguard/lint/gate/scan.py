@@ -8,10 +8,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from stat import S_ISREG
 
+from clipguard.analysis.vocab.models import holds_clip_code
 from clipguard.lint.cache import Cache
 from clipguard.lint.discovery import SourcePath
 from clipguard.lint.gate.imports import scan_imports
-from clipguard.lint.gate.markers import has_clip_marker, has_clip_source
+from clipguard.lint.gate.markers import has_clip_marker
 from clipguard.lint.noqa import file_noqa
 from clipguard.lint.notebook import NotebookError, is_notebook, python_bytes
 
@@ -114,7 +115,7 @@ def _learn(scan: Scan, data: bytes) -> None:
     noqa = file_noqa(data, lowered)
     scan.noqa = sorted(noqa) if noqa is not None else None
     scan.mentions_clip = has_clip_marker(lowered)
-    scan.builds_clip = scan.mentions_clip and has_clip_source(data, lowered)
+    scan.builds_clip = scan.mentions_clip and holds_clip_code(data, lowered)
 
 
 def restore(scan: Scan, entry: dict) -> None:
