@@ -166,7 +166,8 @@ def _neighbourhood(file: SourceFile) -> list[SourceFile]:
     for _ in range(IMPORTER_DEPTH):
         frontier = [i for p in frontier for i in project.importers(p) if i not in paths]
         paths.update(frontier)
-    paths.update(project.imported(here))  # helpers that hand what this module gives to a model
+    # helpers that hand what this module, or a module importing it, gives to a model
+    paths.update(q for p in list(paths) for q in project.imported(p))
     found = [file]
     for path in sorted(paths - {here}):
         if project.holds_clip_code(path):
