@@ -52,6 +52,10 @@ class Rule:
     # returning CLIP features). Empty: only the file's own code can, as when the finding is a call
     # in the file.
     imported_triggers: ClassVar[tuple[bytes | re.Pattern[bytes], ...]] = ()
+    # Whether the rule is about what a CLIP model is fed (images, text, its mode): it then runs
+    # only where code builds or calls one and in the modules that code reaches (the gate's users
+    # and what they prepare), not in every module that merely mentions CLIP.
+    needs_model: ClassVar[bool] = False
 
     def __init__(self, file: SourceFile) -> None:
         self.file = file

@@ -17,6 +17,7 @@ class ImagenetNormalization(Rule):
     fix_applicability = "unsafe"
     # Names imported from another project module are covered: in it, the statistics' numbers and
     # names count (not prose that mentions ImageNet).
+    needs_model = True
     triggers = (b"485", b"123.6", b"IMAGENET", b"ImageNet", b"imagenet", b"_Weights")
     imported_triggers = (b"485", b"123.6", b"IMAGENET", b"_Weights")
     valid = (

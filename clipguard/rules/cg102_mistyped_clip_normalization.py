@@ -21,6 +21,7 @@ class MistypedClipNormalization(Rule):
     fix_applicability = "unsafe"
     # A near miss keeps at least one of CLIP's six numbers (or a CLIP constant's name), also when
     # the file imports the constants from another module.
+    needs_model = True
     triggers = (
         b".48",
         b".45",

@@ -17,6 +17,7 @@ class MissingNormalization(Rule):
     message = "images reach a CLIP model with no normalization"
     summary = "Images reach a CLIP image encoder with no mean/std normalization"
     fix_applicability = "unsafe"
+    needs_model = True
     triggers = (
         b"ToTensor",
         b"to_tensor",

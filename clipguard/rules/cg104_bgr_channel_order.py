@@ -12,6 +12,7 @@ class BgrChannelOrder(Rule):
     name = "bgr-channel-order"
     message = "an OpenCV image (BGR) reaches a CLIP model, which expects RGB"
     summary = "OpenCV frames (BGR) reach CLIP without a BGR to RGB conversion"
+    needs_model = True
     triggers = (b"imread", b"imdecode", b"VideoCapture")
     valid = (
         (

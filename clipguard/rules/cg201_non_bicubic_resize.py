@@ -17,6 +17,7 @@ class NonBicubicResize(Rule):
     message = "this resize feeding CLIP is not bicubic"
     summary = "Bilinear or nearest resize where the CLIP model expects bicubic"
     fix_applicability = "unsafe"
+    needs_model = True
     triggers = (b"esize", b"interpolat", b"resample", b"MaxSize")
     valid = (
         Valid(

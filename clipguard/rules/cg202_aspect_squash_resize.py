@@ -15,6 +15,7 @@ class AspectSquashResize(Rule):
     message = "resizing to a fixed square squashes the aspect ratio; CLIP resizes the shorter side, then crops"
     summary = "Resize to a fixed (n, n) instead of shorter side + center crop"
     # resize calls, open_clip's squash mode, a processor's `size={"height": ..., "width": ...}`
+    needs_model = True
     triggers = (
         b"esize",
         b"interpolate",

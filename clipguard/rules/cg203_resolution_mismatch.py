@@ -16,6 +16,7 @@ class ResolutionMismatch(Rule):
     message = "this size differs from the model's input resolution"
     summary = "Resize or crop size differs from the loaded model's input resolution"
     fix_applicability = "unsafe"
+    needs_model = True
     triggers = (b"esize", b"Crop", b"crop", b"interpolate")
     valid = (
         Valid(

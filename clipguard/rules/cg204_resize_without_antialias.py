@@ -21,6 +21,7 @@ class ResizeWithoutAntialias(Rule):
         "Tensor resize with antialias off (`antialias=False`, `F.interpolate` without antialias)"
     )
     fix_applicability = "unsafe"
+    needs_model = True
     triggers = (b"antialias", b"interpolate")
     valid = (
         Valid(

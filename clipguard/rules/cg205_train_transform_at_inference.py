@@ -17,6 +17,7 @@ class TrainTransformAtInference(Rule):
     summary = (
         "A training transform (random crops, flips) used where inference features are computed"
     )
+    needs_model = True
     triggers = (
         b"create_model_and_transforms",
         b"is_train",

@@ -31,6 +31,7 @@ class ModelInTrainMode(Rule):
     summary = "An open_clip (or eva_clip) model computes inference features without `.eval()`"
     fix_applicability = "unsafe"
     # The model's library or an encoder named in the file, or an imported loader that builds one.
+    needs_model = True
     triggers = (b"open_clip", b"eva_clip", b"create_model", b"encode_image", b"encode_text")
     imported_triggers = (b"create_model",)
     valid = (

@@ -20,6 +20,7 @@ class SiglipTextPadding(Rule):
     )
     summary = 'SigLIP text tokenized by transformers without `padding="max_length"`'
     fix_applicability = "unsafe"
+    needs_model = True
     triggers = (b"iglip",)
     imported_triggers = (b"iglip",)  # a loader of the SigLIP tokenizer or model
     valid = (

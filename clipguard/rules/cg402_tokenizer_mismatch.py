@@ -15,6 +15,7 @@ class TokenizerMismatch(Rule):
     message = "text for an open_clip model is tokenized by another model's tokenizer"
     summary = "`open_clip.tokenize`/`clip.tokenize` for a model whose tokenizer is another"
     fix_applicability = "unsafe"
+    needs_model = True
     triggers = (b"tokenize(", b"get_tokenizer")
     imported_triggers = (b"tokenize(", b"get_tokenizer")  # a helper that tokenizes
     valid = (

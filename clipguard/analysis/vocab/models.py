@@ -53,13 +53,17 @@ CLIP_CHECKPOINT = re.compile(
 )
 
 # Code that builds or calls a CLIP-family model, read from a module's bytes before parsing it:
-# encoder calls, the factories, and checkpoint names handed to `from_pretrained`, timm or a config.
+# encoder calls, the factories, checkpoint names handed to `from_pretrained`, timm or a config or
+# written in code as a hub id (`MODEL_ID = "openai/clip-vit-base-patch32"`, not "data/clips"),
+# and parameters annotated with a model or processor class (`image_encoder: CLIPVisionModel`).
 CLIP_CODE = re.compile(
     rb"\.(?:encode_image|encode_text|get_image_features|get_text_features)\(|clip\.load\(|"
     rb"create_model_and_transforms\(|create_model_from_pretrained\(|open_clip\.create_model\(|"
     rb"(?:CLIP|Siglip2?|AltCLIP|ChineseCLIP)\w*\.from_pretrained\(|"
     rb"(?:from_pretrained|create_model)\(\s*[\"'][^\"'\n]*(?:clip|siglip)|"
-    rb"(?<!\w)(?:type|pretrained|checkpoint)\s*=\s*[\"'][^\"'\n]*clip",
+    rb"(?<!\w)(?:type|pretrained|checkpoint)\s*=\s*[\"'][^\"'\n]*clip|"
+    rb"[\"'][\w.-]+/[\w.-]*?(?:clip|siglip)(?!s\b)[\w.-]*[\"']|"
+    rb"(?<=\w):[ \t]*[\"']?(?-i:(?:CLIP|Siglip2?|AltCLIP|ChineseCLIP)\w*(?:Model|Processor))",
     re.IGNORECASE,
 )
 
@@ -115,7 +119,8 @@ def _code_matches(data: bytes, start: int, end: int) -> Iterator[int]:
     for match in CLIP_CODE.finditer(data, start, end):
         line = data.rfind(b"\n", 0, match.start()) + 1
         before = data[line : match.start()]
-        if before.lstrip().startswith((b">>>", b"...", b"#")) or _in_docstring(data, line):
+        # a decorator's keyword names a checkpoint for documentation, it builds nothing
+        if before.lstrip().startswith((b">>>", b"...", b"#", b"@")) or _in_docstring(data, line):
             continue
         if match.group().startswith(b".") and (
             before.endswith(OWN_METHOD) or _defines(data, match.group())

@@ -12,7 +12,7 @@ from pathlib import Path
 from clipguard.analysis.project import Project
 from clipguard.analysis.vocab.models import clip_code_positions
 from clipguard.lint.gate.carriers import ANY, names_any, trigger_carriers
-from clipguard.lint.gate.imports import bound_names
+from clipguard.lint.gate.imports import bound_names, inherits_configs
 from clipguard.lint.gate.markers import IMAGE_WORK
 from clipguard.lint.gate.scan import Scan, scan_bytes, scan_file
 from clipguard.rule import Rule
@@ -84,15 +84,20 @@ def select_rules(
     # From the modules whose code builds or calls a CLIP model: the modules importing them, and
     # the modules all of those import (at the depth the analysis follows) that prepare images.
     users = _users([s.file.path for s in scans.values() if s.builds_clip], project, scans)
-    context |= users | _preparing(users, imports, scans)
+    # A package's `__init__` that only passes CLIP names on applies no image work of its own.
+    appliers = {p for p in users if p.name != "__init__.py" or scans[p].builds_clip}
+    near_model = users | _preparing(appliers, imports, scans)
+    context |= near_model
+    model_codes = {r.code for r in rules if r.needs_model}
     selected: dict[Path, tuple[str, ...]] = {}
     for path in context if linted is None else context & linted:
         scan = scans[path]
-        found = set(own_codes(scan))
+        ruled_out = set() if path in near_model else model_codes
+        found = set(own_codes(scan)) - ruled_out
         if imported:
             for dep in imports(scan):
                 if dep in scans:
-                    found |= imported_codes(dep, scan.bytes(), found)
+                    found |= imported_codes(dep, scan.bytes(), found | ruled_out)
         if found:
             selected[path] = tuple(sorted(found))
     return selected
@@ -145,27 +150,36 @@ def _star_imports(data: bytes, target: Path) -> bool:
 
 def _preparing(users: set[Path], imports, scans: dict[Path, Scan]) -> set[Path]:
     """The modules the users import (within DEPTH edges) whose named statements prepare images:
-    a transform, a dataset or the statistics the users apply. An mm-style config takes all of
-    its `_base_` configs, naming nothing, and their chains are followed to any depth."""
+    a transform, a dataset or the statistics the users apply. A package `__init__` passes on the
+    names its importer uses (`from pkg import resize`, re-exported from `pkg/utils.py`). An
+    mm-style config takes all of its `_base_` configs, naming nothing, and their chains are
+    followed to any depth."""
     carriers: dict[Path, set[bytes] | None] = {}
     found: set[Path] = set()
-    walked: set[Path] = set(users)
-    work = [(path, DEPTH) for path in users]
+    walked: set[tuple[Path, int]] = set()
+    # (module, edges left, the text naming what is taken from the modules it imports)
+    work = [(path, DEPTH, scans[path].bytes()) for path in users]
     while work:
-        path, left = work.pop()
-        data = scans[path].bytes()
-        inherits = b"_base_" in data
+        path, left, naming = work.pop()
+        inherits = inherits_configs(scans[path].bytes())
         if left == 0 and not inherits:
             continue
         for dep in imports(scans[path]):
-            if dep in walked or dep not in scans:
+            if dep in users or dep not in scans:
                 continue
             if dep not in carriers:
                 carriers[dep] = trigger_carriers(scans[dep].bytes(), IMAGE_WORK, bound_names)
-            if names_any(carriers[dep], data) or (inherits and carriers[dep]):
+            if names_any(carriers[dep], naming) or (inherits and carriers[dep]):
                 found.add(dep)
-            elif not inherits:
+                passed = scans[dep].bytes()
+            elif inherits:
+                passed = scans[dep].bytes()
+            elif dep.name == "__init__.py":
+                passed = naming
+            else:
                 continue
-            walked.add(dep)
-            work.append((dep, left if inherits else left - 1))
+            if (dep, id(passed)) in walked:
+                continue
+            walked.add((dep, id(passed)))
+            work.append((dep, left if inherits else left - 1, passed))
     return found
