@@ -26,6 +26,7 @@ PATH_KEYS = (
     "load_from",
 )
 MAX_DEPTH = 12
+INHERITS = rb"(?m)^_base_[ \t]*="  # a config that inherits others assigns `_base_` at the top
 
 
 def is_config(file: SourceFile) -> bool:
@@ -86,6 +87,8 @@ def inheritors(file: SourceFile) -> list[SourceFile]:
         fresh = []
         for path in frontier:
             for importer in project.importers(path):
+                if not project.matches(importer, INHERITS):
+                    continue  # its bytes say it inherits nothing: no need to parse it
                 other = project.source(importer)
                 if (
                     other is not None

@@ -71,10 +71,13 @@ def _importers_consumer(file: SourceFile, names: set[str]) -> Consumer | None:
         return None
     stem = Path(file.path).stem
     importers = [p for p in project.importers(file.path) if _may_import(project, p, stem, names)]
-    if not any(project.near_clip_code(p) for p in importers):
-        return None  # no CLIP code among them: nothing to find (saves parsing them all)
+    # Only importers near CLIP code can hand it a CLIP model; the others can only veto one (with
+    # another image model), so they are read only when a CLIP model was found.
+    near = [p for p in importers if project.near_clip_code(p)]
     found = []
-    for path in importers:
+    for path in (*near, *(p for p in importers if p not in near)):
+        if path not in near and not found:
+            break
         importer = project.source(path)
         if importer is None or not _imports_any(importer, file, names):
             continue
