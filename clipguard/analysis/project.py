@@ -35,6 +35,13 @@ def module_files(base: str, name: str) -> tuple[str, ...]:
     return (target + ".py", package) if name else (package,)
 
 
+def absolute(path: str | Path) -> Path:
+    """`path` as the absolute Path the project keys its modules by (most already are one)."""
+    if isinstance(path, Path) and path.is_absolute() and ".." not in path.parts:
+        return path
+    return Path(os.path.abspath(path))
+
+
 def module_path_parts(path: Path) -> list[str]:
     parts = list(path.with_suffix("").parts)
     if parts and parts[-1] == "__init__":
@@ -79,7 +86,7 @@ class Project:
     def add_imports(self, importer: str | Path, modules: list[str]) -> list[Path]:
         """Record the modules a file imports (names as `scan_imports` gives them); return the
         linted files they resolve to."""
-        importer = Path(os.path.abspath(importer))
+        importer = absolute(importer)
         if importer in self._imports:
             return self._imports[importer]
         directory = os.path.dirname(importer)
@@ -131,16 +138,16 @@ class Project:
 
     def importers(self, path: str | Path) -> list[Path]:
         """Linted files that import the module at `path`."""
-        return self._importers.get(Path(os.path.abspath(path)), [])
+        return self._importers.get(absolute(path), [])
 
     def imported(self, path: str | Path) -> list[Path]:
         """Linted files that the module at `path` imports."""
-        return self._imports.get(Path(os.path.abspath(path)), [])
+        return self._imports.get(absolute(path), [])
 
     def nearby(self, path: str | Path, importers: int, imported: int) -> set[Path]:
         """The modules that import `path` within `importers` edges, and that it imports within
         `imported` edges (itself excluded)."""
-        start = Path(os.path.abspath(path))
+        start = absolute(path)
         found: set[Path] = set()
         for step, depth in ((self.importers, importers), (self.imported, imported)):
             seen, frontier = {start}, [start]
@@ -180,7 +187,7 @@ class Project:
         data = self.memo("clipguard.bytes", dict)
         if path in data:
             return data[path]
-        path = Path(os.path.abspath(path))
+        path = absolute(path)
         if path not in data:
             try:
                 data[path] = path.read_bytes()
@@ -190,7 +197,7 @@ class Project:
 
     def source(self, path: str | Path) -> SourceFile | None:
         """Another module of the project, parsed once per process; None if it cannot be."""
-        path = Path(os.path.abspath(path))
+        path = absolute(path)
         if path not in self._sources:
             self._sources[path] = None
             try:
@@ -207,7 +214,7 @@ class Project:
         """The file being linted, as the lookups of the modules that import it see it too: one
         parse and one analysis per process. `parse_tree()` parses `text` (or raises SourceError)
         when no lookup has yet."""
-        path = Path(os.path.abspath(path))
+        path = absolute(path)
         known = self._sources.get(path)
         if known is not None and known.text == text:
             return known

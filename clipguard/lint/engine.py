@@ -140,6 +140,8 @@ def _lint_paths(
             if scan.imports is not None:
                 project.add_imports(scan.file.path, scan.imports)
 
+    for scan in by_path.values():
+        scan.data = None  # read again where needed: the workers would each inherit a copy
     for (scan, selected, deps), findings in zip(work, run(work, rules, project, jobs)):
         results[scan.file.path] = findings
         if cache is not None:
