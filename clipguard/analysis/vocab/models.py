@@ -8,6 +8,7 @@ classes (CLIP, SigLIP, SigLIP 2, AltCLIP, Chinese-CLIP, MetaCLIP 2); timm model 
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 from collections.abc import Iterator
 
 OPEN_CLIP_BUILDERS = ("create_model_and_transforms", "create_model", "create_model_from_pretrained")
@@ -93,17 +94,30 @@ def holds_clip_code(data: bytes, lowered: bytes | None = None) -> bool:
 
 
 def clip_code_positions(data: bytes, lowered: bytes | None = None) -> Iterator[int]:
-    """Where a module's code builds or calls a CLIP model, searched only near CLIP_CODE_ANCHORS."""
+    """Where a module's code builds or calls a CLIP model, searched only near CLIP_CODE_ANCHORS
+    (each stretch of the module once, however many anchors it holds)."""
     lowered = data.lower() if lowered is None else lowered
-    found = set()
-    for anchor in CLIP_CODE_ANCHORS:
-        at = lowered.find(anchor)
-        while at != -1:
-            for position in _code_matches(data, *_around(lowered, at)):
-                if position not in found:
-                    found.add(position)
-                    yield position
-            at = lowered.find(anchor, at + len(anchor))
+    windows = sorted(
+        _around(lowered, at) for anchor in CLIP_CODE_ANCHORS for at in _finds(lowered, anchor)
+    )
+    quotes = _Quotes(data)
+    start = end = -1
+    for low, high in windows:
+        if low <= end:
+            end = max(end, high)
+            continue
+        if end != -1:
+            yield from _code_matches(data, start, end, quotes)
+        start, end = low, high
+    if end != -1:
+        yield from _code_matches(data, start, end, quotes)
+
+
+def _finds(data: bytes, word: bytes) -> Iterator[int]:
+    at = data.find(word)
+    while at != -1:
+        yield at
+        at = data.find(word, at + len(word))
 
 
 def _around(data: bytes, at: int) -> tuple[int, int]:
@@ -115,12 +129,12 @@ def _around(data: bytes, at: int) -> tuple[int, int]:
     return (low if start == -1 else start + 1), (high if end == -1 else end)
 
 
-def _code_matches(data: bytes, start: int, end: int) -> Iterator[int]:
+def _code_matches(data: bytes, start: int, end: int, quotes: _Quotes) -> Iterator[int]:
     for match in CLIP_CODE.finditer(data, start, end):
         line = data.rfind(b"\n", 0, match.start()) + 1
         before = data[line : match.start()]
         # a decorator's keyword names a checkpoint for documentation, it builds nothing
-        if before.lstrip().startswith((b">>>", b"...", b"#", b"@")) or _in_docstring(data, line):
+        if before.lstrip().startswith((b">>>", b"...", b"#", b"@")) or quotes.inside(line):
             continue
         if match.group().startswith(b".") and (
             before.endswith(OWN_METHOD) or _defines(data, match.group())
@@ -129,12 +143,21 @@ def _code_matches(data: bytes, start: int, end: int) -> Iterator[int]:
         yield match.start()
 
 
+class _Quotes:
+    """The triple quotes of a module, found on the first question: whether a position is inside
+    a triple-quoted string, from the parity of the quotes before it."""
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+        self.positions: tuple[list[int], list[int]] | None = None
+
+    def inside(self, at: int) -> bool:
+        if self.positions is None:
+            self.positions = tuple(list(_finds(self.data, q)) for q in (b'"""', b"'''"))
+        return any(bisect_left(found, at) % 2 == 1 for found in self.positions)
+
+
 def _defines(data: bytes, call: bytes) -> bool:
     """Whether the module defines the encoder method it calls: a model implementation delegating
     to its parts (`def get_image_features(...)` calling `self.model.get_image_features(...)`)."""
     return b"def " + call[1:] in data
-
-
-def _in_docstring(data: bytes, at: int) -> bool:
-    """Whether `at` is inside a triple-quoted string, from the count of quotes before it."""
-    return data.count(b'"""', 0, at) % 2 == 1 or data.count(b"'''", 0, at) % 2 == 1

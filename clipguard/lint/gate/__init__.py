@@ -17,6 +17,7 @@ from clipguard.lint.gate.markers import IMAGE_WORK
 from clipguard.lint.gate.scan import Scan, scan_bytes, scan_file
 from clipguard.rule import Rule
 
+_ANY_STAR = re.compile(rb"import[ \t]+\*")
 DEPTH = 3  # import edges the analysis follows from CLIP code (tracing.IMPORTER_DEPTH)
 
 __all__ = ["DEPTH", "Scan", "scan_bytes", "scan_file", "select_rules"]
@@ -44,16 +45,20 @@ def select_rules(
     def imports(scan: Scan) -> list[Path]:
         return project.add_imports(scan.file.path, scan.module_names())
 
-    def own_codes(scan: Scan) -> list[str]:
-        if scan.codes is None:
-            data = scan.bytes()
-            scan.codes = [
-                code
-                for words, codes in by_triggers.items()
-                if not words or any(word in data for word in words)
-                for code in codes
-            ]
-        return scan.codes
+    def own_codes(scan: Scan, ruled_out: set[str]) -> set[str]:
+        """The rules whose trigger bytes the file holds, but for those `ruled_out`."""
+        if scan.codes is not None:
+            return set(scan.codes) - ruled_out
+        data = scan.bytes()
+        found = [
+            code
+            for words, codes in by_triggers.items()
+            if not ruled_out.issuperset(codes) and (not words or any(w in data for w in words))
+            for code in codes
+        ]
+        if not ruled_out:
+            scan.codes = found  # complete: the scan cache keeps it
+        return set(found) - ruled_out
 
     carriers: dict[tuple[Path, str], set[bytes] | None] = {}
 
@@ -93,7 +98,7 @@ def select_rules(
     for path in context if linted is None else context & linted:
         scan = scans[path]
         ruled_out = set() if path in near_model else model_codes
-        found = set(own_codes(scan)) - ruled_out
+        found = own_codes(scan, ruled_out)
         if imported:
             for dep in imports(scan):
                 if dep in scans:
@@ -137,6 +142,8 @@ def _users(sources: list[Path], project: Project, scans: dict[Path, Scan]) -> se
 
 def _star_imports(data: bytes, target: Path) -> bool:
     """Whether `from <...target> import *` is in `data`."""
+    if _ANY_STAR.search(data) is None:
+        return False
     module = re.escape(
         target.stem.encode() if target.name != "__init__.py" else target.parent.name.encode()
     )
