@@ -30,7 +30,7 @@ def package_base(directory: str, level: int) -> str:
 
 def module_files(base: str, name: str) -> tuple[str, ...]:
     """The files module `name` (dotted; empty for the package itself) can be under `base`."""
-    target = os.path.join(base, *name.split(".")) if name else base
+    target = os.path.join(base, name.replace(".", os.sep)) if name else base
     package = os.path.join(target, "__init__.py")
     return (target + ".py", package) if name else (package,)
 
@@ -58,6 +58,7 @@ class Project:
         self._by_string = {str(path): path for path in self.files}
         self._suffixes: dict[str, list[Path]] | None = None
         self._resolved: dict[tuple[str, str], Path | None] = {}
+        self._absolute: dict[str, Path | None] = {}
         self._imports: dict[Path, list[Path]] = {}
         self._importers: dict[Path, list[Path]] = {}
         for importer, modules in (imports or {}).items():
@@ -103,6 +104,8 @@ class Project:
         return self._resolve_from(os.path.dirname(os.path.abspath(importer)), module)
 
     def _resolve_from(self, directory: str, module: str) -> Path | None:
+        if module in self._absolute:  # a name with one file or none: the same from anywhere
+            return self._absolute[module]
         key = (directory, module)
         if key not in self._resolved:
             self._resolved[key] = self._resolve(directory, module)
@@ -116,10 +119,9 @@ class Project:
                     return self._by_string[candidate]
             return None
         matches = self._by_suffix.get(name)
-        if not matches:
-            return None
-        if len(matches) == 1:
-            return matches[0]
+        if not matches or len(matches) == 1:
+            self._absolute[module] = matches[0] if matches else None
+            return self._absolute[module]
         importer_parts = Path(directory).parts
         return max(matches, key=lambda p: _common_prefix(p.parts, importer_parts))
 
