@@ -54,7 +54,7 @@ class Project:
 
     def __init__(self, files: list[Path], imports: dict[Path, list[str]] | None = None) -> None:
         # a notebook is never imported: it is not a module of the project
-        self.files = [Path(os.path.abspath(f)) for f in files if not is_notebook(f)]
+        self.files = [absolute(f) for f in files if not is_notebook(f)]
         self._by_string = {str(path): path for path in self.files}
         self._suffixes: dict[str, list[Path]] | None = None
         self._resolved: dict[tuple[str, str], Path | None] = {}

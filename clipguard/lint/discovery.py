@@ -177,8 +177,8 @@ def _walk(
                 and ignore.ignored(os.path.join(here, name), False, below)
             ):
                 continue
-            display = os.path.normpath(full) if top not in (".", "./") else os.path.relpath(full)
-            yield SourcePath(display, Path(os.path.abspath(full)), False)
+            # `here` is absolute and normalized, and under "." normpath is relpath
+            yield SourcePath(os.path.normpath(full), Path(os.path.join(here, name)), False)
 
 
 ROOT_MARKERS = ("pyproject.toml", ".git")
