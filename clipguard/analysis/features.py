@@ -88,7 +88,8 @@ class FeatureModule:
         module, or a project module it imports, defines its own `<method>` that returns anything
         but raw features (a wrapper that normalizes, or another model's encoder)."""
         if method not in self._wraps_raw:
-            self._wraps_raw[method] = True
+            self._wraps_raw[method] = True  # a definition calling it while it is decided
+            wrapping = False  # asked from inside a wrapper of the library's `<method>`
             models = [self]
             project = self.file.project
             if project is not None:
@@ -99,12 +100,20 @@ class FeatureModule:
                     other = project.source(path)
                     if other is not None:
                         models.append(feature_module(other))
+            verdict = True
             for model in models:
                 for func in model.definitions(method):
+                    if func in model._in_progress:
+                        wrapping = True  # `self.model.encode_text(t)` inside `def encode_text`
+                        continue
                     result = model.result(func)
                     returns = result.summary.returns if result is not None else None
                     if returns is None or returns.kind != RAW:
-                        self._wraps_raw[method] = False
+                        verdict = False
+            if wrapping:
+                del self._wraps_raw[method]  # decided again once the wrapper is known
+                return verdict
+            self._wraps_raw[method] = verdict
         return self._wraps_raw[method]
 
     def globals(self) -> dict[str, State]:
