@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import ast
 import os
+import re
 
 from clipguard.analysis.encoders import Consumer
 from clipguard.analysis.models import Build, config_items, default_profile, string
@@ -27,6 +28,11 @@ PATH_KEYS = (
 )
 MAX_DEPTH = 12
 INHERITS = rb"(?m)^_base_[ \t]*="  # a config that inherits others assigns `_base_` at the top
+
+
+def inherits(data: bytes) -> bool:
+    """Whether a module's bytes make it an mm config that inherits others."""
+    return b"_base_" in data and re.search(INHERITS, data) is not None
 
 
 def is_config(file: SourceFile) -> bool:

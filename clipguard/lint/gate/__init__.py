@@ -9,10 +9,11 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from clipguard.analysis.configs import inherits
 from clipguard.analysis.project import Project
 from clipguard.analysis.vocab.models import clip_code_positions
 from clipguard.lint.gate.carriers import ANY, names_any, trigger_carriers
-from clipguard.lint.gate.imports import bound_names, inherits_configs
+from clipguard.lint.gate.imports import bound_names
 from clipguard.lint.gate.markers import IMAGE_WORK
 from clipguard.lint.gate.scan import Scan, scan_bytes, scan_file
 from clipguard.rule import Rule
@@ -168,18 +169,18 @@ def _preparing(users: set[Path], imports, scans: dict[Path, Scan]) -> set[Path]:
     work = [(path, DEPTH, scans[path].bytes()) for path in users]
     while work:
         path, left, naming = work.pop()
-        inherits = inherits_configs(scans[path].bytes())
-        if left == 0 and not inherits:
+        inheriting = inherits(scans[path].bytes())
+        if left == 0 and not inheriting:
             continue
         for dep in imports(scans[path]):
             if dep in users or dep not in scans:
                 continue
             if dep not in carriers:
                 carriers[dep] = trigger_carriers(scans[dep].bytes(), IMAGE_WORK, bound_names)
-            if names_any(carriers[dep], naming) or (inherits and carriers[dep]):
+            if names_any(carriers[dep], naming) or (inheriting and carriers[dep]):
                 found.add(dep)
                 passed = scans[dep].bytes()
-            elif inherits:
+            elif inheriting:
                 passed = scans[dep].bytes()
             elif dep.name == "__init__.py":
                 passed = naming
@@ -188,5 +189,5 @@ def _preparing(users: set[Path], imports, scans: dict[Path, Scan]) -> set[Path]:
             if (dep, id(passed)) in walked:
                 continue
             walked.add((dep, id(passed)))
-            work.append((dep, left if inherits else left - 1, passed))
+            work.append((dep, left if inheriting else left - 1, passed))
     return found

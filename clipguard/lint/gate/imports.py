@@ -23,11 +23,6 @@ _BASE = re.compile(
 _QUOTED = re.compile(rb"'([^'\n]+\.py)'|\"([^\"\n]+\.py)\"")
 
 
-def inherits_configs(data: bytes) -> bool:
-    """Whether `data` is an mmcv-style config with a top-level `_base_ = ...`."""
-    return b"_base_" in data and _BASE.search(data) is not None
-
-
 def config_bases(data: bytes) -> list[str]:
     """Relative module names of mmcv-style `_base_` config files: `../a/b.py` gives `..a.b`."""
     found = []
