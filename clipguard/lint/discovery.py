@@ -137,7 +137,6 @@ def _walk(
         ignore.prepare(start)
         if force_exclude and ignore.ignored(start, True):
             return
-    below = None if force_exclude else start
 
     def unlistable(error: OSError) -> None:
         where = error.filename if isinstance(error.filename, str) else top
@@ -165,20 +164,20 @@ def _walk(
             and not d.endswith(".egg-info")
             and not _is_virtualenv(os.path.join(directory, d))
             and not excluded(os.path.join(directory, d), exclude, root)
-            and not (ignore is not None and ignore.ignored(os.path.join(here, d), True, below))
+            and not (ignore is not None and ignore.ignored_entry(os.path.join(here, d), True))
         )
+        # `here` is absolute and normalized, and under "." normpath is relpath
+        shown = os.path.normpath(directory)
+        shown = "" if shown == os.curdir else os.path.join(shown, "")
+        here = os.path.join(here, "")
         for name in sorted(filenames):
             if not name.endswith((".py", ".pyi", ".ipynb")):
                 continue
-            full = os.path.join(directory, name)
-            if (
-                excluded(full, exclude, root)
-                or ignore is not None
-                and ignore.ignored(os.path.join(here, name), False, below)
+            if (exclude and excluded(os.path.join(directory, name), exclude, root)) or (
+                ignore is not None and ignore.ignored_entry(here + name, False)
             ):
                 continue
-            # `here` is absolute and normalized, and under "." normpath is relpath
-            yield SourcePath(os.path.normpath(full), Path(os.path.join(here, name)), False)
+            yield SourcePath(shown + name, Path(here + name), False)
 
 
 ROOT_MARKERS = ("pyproject.toml", ".git")

@@ -61,16 +61,21 @@ class IgnoreFiles:
         if ".ignore" in names and not self._covered("ignore", directory):
             self._query("ignore", directory, ["."])
 
-    def ignored(self, path: str, is_dir: bool, below: str | None = None) -> bool:
-        """Whether `path` or a directory above it (strictly below `below`, when given) is ignored."""
+    def ignored(self, path: str, is_dir: bool) -> bool:
+        """Whether `path` or a directory above it is ignored."""
         if (path + os.sep if is_dir else path) in self._ignored:
             return True
         parent = os.path.dirname(path)
-        while parent != below and parent != os.path.dirname(parent):
+        while parent != os.path.dirname(parent):
             if parent + os.sep in self._ignored:
                 return True
             parent = os.path.dirname(parent)
         return False
+
+    def ignored_entry(self, path: str, is_dir: bool) -> bool:
+        """Whether `path` itself is ignored: all a walk needs, which checked every directory on
+        its way down and never entered an ignored one."""
+        return bool(self._ignored) and (path + os.sep if is_dir else path) in self._ignored
 
     def _ask(self, base: str, pathspecs: list[str]) -> None:
         if _work_tree(base) is not None and not self._covered("git", base):
