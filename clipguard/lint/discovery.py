@@ -173,7 +173,7 @@ def _walk(
         for name in sorted(filenames):
             if not name.endswith((".py", ".pyi", ".ipynb")):
                 continue
-            if (exclude and excluded(os.path.join(directory, name), exclude, root)) or (
+            if excluded(os.path.join(directory, name), exclude, root) or (
                 ignore is not None and ignore.ignored_entry(here + name, False)
             ):
                 continue

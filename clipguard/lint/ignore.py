@@ -63,7 +63,7 @@ class IgnoreFiles:
 
     def ignored(self, path: str, is_dir: bool) -> bool:
         """Whether `path` or a directory above it is ignored."""
-        if (path + os.sep if is_dir else path) in self._ignored:
+        if self.ignored_entry(path, is_dir):
             return True
         parent = os.path.dirname(path)
         while parent != os.path.dirname(parent):
@@ -75,7 +75,7 @@ class IgnoreFiles:
     def ignored_entry(self, path: str, is_dir: bool) -> bool:
         """Whether `path` itself is ignored: all a walk needs, which checked every directory on
         its way down and never entered an ignored one."""
-        return bool(self._ignored) and (path + os.sep if is_dir else path) in self._ignored
+        return (path + os.sep if is_dir else path) in self._ignored
 
     def _ask(self, base: str, pathspecs: list[str]) -> None:
         if _work_tree(base) is not None and not self._covered("git", base):
